@@ -1,0 +1,7 @@
+"""`python -m restore` runs the `revive` command line."""
+
+import sys
+
+from restore.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""CIE L*a*b* conversions (as OpenCV computes them, see docs/manifest.md) and the colourfulness test."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# chroma_level below this counts as black-and-white (or toned) for `--colorize auto`.
+GRAY_CHROMA_THRESHOLD = 4.0
+_ANALYSIS_SIZE = 256  # longest side the colourfulness test looks at
+_LIGHTNESS_BINS = 50  # 2 L* units each
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 sRGB (uint8, or float in [0, 1]) to float32 Lab: L in [0, 100], a and b about [-127, 127]."""
+    if rgb.dtype == np.uint8:
+        rgb = rgb.astype(np.float32) * np.float32(1 / 255)
+    elif np.issubdtype(rgb.dtype, np.floating):
+        rgb = rgb.astype(np.float32, copy=False)
+    else:
+        raise ValueError(f"expected uint8 or float RGB, got {rgb.dtype}")
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """HxWx3 float Lab to sRGB uint8 (out-of-gamut colours are clipped)."""
+    return to_uint8(cv2.cvtColor(lab.astype(np.float32, copy=False), cv2.COLOR_Lab2RGB))
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float pixels in [0, 1] to uint8, rounded and clipped."""
+    return np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
+
+
+def chroma_level(rgb: np.ndarray) -> float:
+    """How much colour the image has that its lightness cannot explain, in a*b* units.
+
+    Pixels are grouped by lightness (2 L* units per group) and the result is the RMS distance of
+    their (a*, b*) from their group's mean colour. Gray images score 0, and so do toned prints
+    (sepia, selenium, cyanotype): their colour is one tint per lightness, however strong. A colour
+    photo scores high because things of equal lightness differ in hue. Measured on a copy shrunk to
+    256 px (longest side), which also averages out scanner chroma noise.
+    """
+    lab = rgb_to_lab(_shrink(rgb)).reshape(-1, 3).astype(np.float64)
+    bins = np.clip((lab[:, 0] * (_LIGHTNESS_BINS / 100)).astype(np.intp), 0, _LIGHTNESS_BINS - 1)
+    counts = np.maximum(np.bincount(bins, minlength=_LIGHTNESS_BINS), 1)
+    squared = 0.0
+    for channel in (1, 2):
+        group_mean = np.bincount(bins, lab[:, channel], _LIGHTNESS_BINS) / counts
+        squared += float(np.sum((lab[:, channel] - group_mean[bins]) ** 2))
+    return float(np.sqrt(squared / len(lab)))
+
+
+def is_grayscale(rgb: np.ndarray, threshold: float = GRAY_CHROMA_THRESHOLD) -> bool:
+    """True for black-and-white, toned (e.g. sepia) or almost colourless images: ones that need colour."""
+    return chroma_level(rgb) < threshold
+
+
+def _shrink(rgb: np.ndarray) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    scale = _ANALYSIS_SIZE / max(height, width)
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

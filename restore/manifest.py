@@ -1,0 +1,175 @@
+"""weights/manifest.json (the contract in docs/manifest.md) as dataclasses, with sha256 checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from restore.errors import WeightsError
+
+MANIFEST_NAME = "manifest.json"
+SUPPORTED_FORMAT = 1
+# What the engine feeds and expects per task: (input channels, input range, output channels).
+_TASK_CONTRACT = {
+    "restore": ("RGB", (0.0, 1.0), "RGB"),
+    "colorize": ("L", (0.0, 100.0), "ab"),
+}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One graph input or output; `name` is the ONNX tensor name."""
+
+    name: str
+    layout: str | None = None
+    channels: str | None = None
+    range: tuple[float, float] | None = None
+    shape: tuple[int, ...] | None = None
+    default: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of the manifest's `models`; `path` is resolved against the manifest's folder."""
+
+    task: str
+    path: Path
+    sha256: str
+    image_input: TensorSpec
+    output: TensorSpec
+    temperature: TensorSpec | None = None
+    size_multiple: int = 1
+    receptive_field: int = 0
+    render_size: int | None = None
+
+    def verify(self) -> None:
+        """Raise WeightsError unless the model file exists and matches the manifest's sha256."""
+        if not self.path.is_file():
+            raise WeightsError(f"{self.path}: model file for '{self.task}' is missing")
+        try:
+            actual = sha256_file(self.path)
+        except OSError as exc:
+            raise WeightsError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
+        if actual != self.sha256:
+            raise WeightsError(
+                f"{self.path}: sha256 is {actual[:16]}..., the manifest says {self.sha256[:16]}...; "
+                "the file is corrupt or was replaced without re-exporting the manifest"
+            )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The parsed manifest: `models` maps each task the engine runs to its ModelSpec."""
+
+    path: Path
+    models: dict[str, ModelSpec]
+
+    def model(self, task: str) -> ModelSpec:
+        """The entry for `task`, or WeightsError naming what the manifest has instead."""
+        try:
+            return self.models[task]
+        except KeyError:
+            have = ", ".join(sorted(self.models)) or "none"
+            raise WeightsError(f"{self.path}: no '{task}' model (it has: {have})") from None
+
+
+def load_manifest(weights_dir: str | os.PathLike[str]) -> Manifest:
+    """Read `weights_dir`/manifest.json; raise WeightsError if it is missing or malformed.
+
+    Entries for tasks other than restore and colorize are skipped, like the informational keys.
+    """
+    path = Path(weights_dir) / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WeightsError(
+            f"{path}: not found; put the exported models there, or point --weights / REVIVE_WEIGHTS "
+            "at a folder that has them"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{path}: cannot read manifest ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != SUPPORTED_FORMAT:
+        raise WeightsError(f"{path}: unsupported manifest format; this Revive reads format {SUPPORTED_FORMAT}")
+    entries = data.get("models")
+    if not isinstance(entries, dict):
+        raise WeightsError(f"{path}: 'models' must be an object")
+    models = {}
+    for key, entry in entries.items():
+        if key not in _TASK_CONTRACT:
+            continue  # a task this engine does not run (yet): not its business to validate
+        try:
+            models[key] = _parse_model(key, entry, path.parent)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"{path}: model '{key}': {_describe(exc)}") from None
+    return Manifest(path=path, models=models)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
+    task = entry.get("task", key)
+    if task != key:
+        raise ValueError(f"its task is '{task}'; entries are keyed by task")
+    inputs = {name: _parse_tensor(name, spec) for name, spec in entry["inputs"].items()}
+    outputs = [_parse_tensor(name, spec) for name, spec in entry["outputs"].items()]
+    images = [spec for spec in inputs.values() if spec.layout is not None]
+    if len(images) != 1 or len(outputs) != 1:
+        raise ValueError("needs exactly one image input (one with a layout) and one output")
+    image, output = images[0], outputs[0]
+    for spec in (image, output):
+        if spec.layout != "NCHW":
+            raise ValueError(f"tensor '{spec.name}' has layout {spec.layout}; only NCHW is supported")
+    in_channels, in_range, out_channels = _TASK_CONTRACT[task]
+    if image.channels != in_channels or output.channels != out_channels:
+        raise ValueError(f"'{task}' must map {in_channels} to {out_channels}")
+    if image.range is not None and image.range != in_range:
+        raise ValueError(f"input '{image.name}' range must be {list(in_range)}")
+    temperature = inputs.get("temperature")
+    if temperature is not None and temperature.default is None:
+        raise ValueError("input 'temperature' needs a default")
+    size_multiple = int(entry.get("size_multiple", 1))
+    if size_multiple < 1:
+        raise ValueError("size_multiple must be >= 1")
+    render_size = entry.get("render_size")
+    return ModelSpec(
+        task=task,
+        path=folder / entry["file"],
+        sha256=str(entry["sha256"]).lower(),
+        image_input=image,
+        output=output,
+        temperature=temperature,
+        size_multiple=size_multiple,
+        receptive_field=int(entry.get("receptive_field", 0)),
+        render_size=None if render_size is None else int(render_size),
+    )
+
+
+def _parse_tensor(name: str, spec: dict[str, Any]) -> TensorSpec:
+    value_range = spec.get("range")
+    shape = spec.get("shape")
+    default = spec.get("default")
+    return TensorSpec(
+        name=name,
+        layout=spec.get("layout"),
+        channels=spec.get("channels"),
+        range=None if value_range is None else (float(value_range[0]), float(value_range[1])),
+        shape=None if shape is None else tuple(int(n) for n in shape),
+        default=None if default is None else float(default),
+    )
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing key {exc}"
+    return str(exc)

@@ -1,0 +1,170 @@
+"""The photo pipeline: restore (tiled), then colourize black-and-white photos."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from restore.color import is_grayscale, lab_to_rgb, rgb_to_lab
+from restore.engine import DEVICES, OnnxModel
+from restore.manifest import Manifest, ModelSpec, load_manifest
+from restore.tiling import TilePlan, run_tiled
+
+log = logging.getLogger(__name__)
+
+REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_ENV = "REVIVE_WEIGHTS"
+COLORIZE_MODES = ("auto", "always", "never")
+DEFAULT_RENDER_SIZE = 512  # used when neither the caller nor the manifest gives one
+
+
+def default_weights_dir() -> Path:
+    """$REVIVE_WEIGHTS if set, else the repository's weights/ folder."""
+    return Path(os.environ.get(WEIGHTS_ENV) or REPO_WEIGHTS)
+
+
+class Restorer:
+    """Restores and colourizes RGB photos with the models in a weights folder.
+
+    Models load on first use, once, and are shared by later calls (process() is safe to call from
+    several threads). `device` is "auto" (CUDA if it starts, else CPU), "cpu" or "cuda".
+    """
+
+    def __init__(
+        self,
+        weights_dir: str | os.PathLike[str] | None = None,
+        device: str = "auto",
+        tile: int = 512,
+        tile_overlap: int = 32,
+    ) -> None:
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+        if tile < 0 or tile_overlap < 0:
+            raise ValueError("tile and tile_overlap must be >= 0")
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+        self.device = device
+        self.tile = tile
+        self.tile_overlap = tile_overlap
+        self._manifest: Manifest | None = None
+        self._models: dict[str, OnnxModel] = {}
+        self._lock = threading.Lock()
+        self._warned_no_temperature = False
+
+    @property
+    def manifest(self) -> Manifest:
+        """The weights folder's manifest, read on first use."""
+        if self._manifest is None:
+            self._manifest = load_manifest(self.weights_dir)
+        return self._manifest
+
+    def model(self, task: str) -> OnnxModel:
+        """The loaded model for `task` ("restore" or "colorize"), loading it on first use."""
+        with self._lock:
+            if task not in self._models:
+                spec = self.manifest.model(task)
+                # Once "auto" has settled on a device, later models go straight to it.
+                device = self.device_used or self.device
+                self._models[task] = OnnxModel(spec, device)
+                log.info("%s model: %s on %s", task, spec.path.name, ", ".join(self._models[task].providers))
+            return self._models[task]
+
+    @property
+    def device_used(self) -> str | None:
+        """The device the models run on, "cuda" or "cpu"; None before any model is loaded."""
+        return next(iter(self._models.values())).device if self._models else None
+
+    @property
+    def providers(self) -> list[str]:
+        """ONNX Runtime providers of the loaded models, in priority order ([] before any load)."""
+        return next(iter(self._models.values())).providers if self._models else []
+
+    def prepare(self, *, restore: bool = True, colorize: str = "auto", temperature: float | None = None) -> None:
+        """Load the models that process() with these options may need and check the options, so that
+        missing weights or bad settings fail before any photo is processed."""
+        _check_colorize_mode(colorize)
+        if restore:
+            spec = self.model("restore").spec
+            if self.tile:
+                TilePlan.make(self.tile, self.tile_overlap, spec.size_multiple, spec.receptive_field)
+        if colorize != "never":
+            self._temperature_feed(self.model("colorize").spec, temperature)
+
+    def process(
+        self,
+        rgb: np.ndarray,
+        *,
+        restore: bool = True,
+        colorize: str = "auto",
+        render_size: int | None = None,
+        temperature: float | None = None,
+    ) -> np.ndarray:
+        """Restore and/or colourize an HxWx3 uint8 RGB image; returns a new array of the same size.
+
+        colorize: "auto" colourizes only black-and-white or toned photos (see color.is_grayscale),
+        "always" or "never". render_size and temperature default to the manifest's values.
+        """
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+        _check_colorize_mode(colorize)
+        wants_colour = colorize == "always" or (colorize == "auto" and is_grayscale(rgb))
+        out = self.restore_image(rgb) if restore else rgb.copy()
+        if wants_colour:
+            out = self.colorize_image(out, render_size=render_size, temperature=temperature)
+        return out
+
+    def restore_image(self, rgb: np.ndarray) -> np.ndarray:
+        """Run the restore model over `rgb` (uint8), tiled when larger than one tile."""
+        model = self.model("restore")
+        return run_tiled(
+            model.run_image,
+            rgb,
+            tile=self.tile,
+            overlap=self.tile_overlap,
+            multiple=model.spec.size_multiple,
+            receptive_field=model.spec.receptive_field,
+        )
+
+    def colorize_image(
+        self, rgb: np.ndarray, *, render_size: int | None = None, temperature: float | None = None
+    ) -> np.ndarray:
+        """Predict a*b* from L* at `render_size` (longest side, never upscaled), then merge the
+        upsampled a*b* with the full-resolution L*."""
+        model = self.model("colorize")
+        spec = model.spec
+        lightness = rgb_to_lab(rgb)[..., 0]
+        height, width = lightness.shape
+        size = render_size or spec.render_size or DEFAULT_RENDER_SIZE
+        scale = min(1.0, size / max(height, width))
+        small = lightness
+        if scale < 1:
+            small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            small = cv2.resize(lightness, small_size, interpolation=cv2.INTER_AREA)
+        ab = model.run_image(small[..., None], self._temperature_feed(spec, temperature))
+        if scale < 1:
+            ab = cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)
+        if spec.output.range is not None:
+            ab = np.clip(ab, *spec.output.range)
+        return lab_to_rgb(np.dstack([lightness, ab]))
+
+    def _temperature_feed(self, spec: ModelSpec, temperature: float | None) -> dict[str, np.ndarray]:
+        if spec.temperature is None:
+            if temperature is not None and not self._warned_no_temperature:
+                log.warning("the colorize model has no temperature input; ignoring temperature=%s", temperature)
+                self._warned_no_temperature = True
+            return {}
+        value = spec.temperature.default if temperature is None else temperature
+        if spec.temperature.range is not None:
+            low, high = spec.temperature.range
+            if not low <= value <= high:
+                raise ValueError(f"temperature {value} is outside the colorize model's range [{low}, {high}]")
+        return {spec.temperature.name: np.array([value], dtype=np.float32)}
+
+
+def _check_colorize_mode(colorize: str) -> None:
+    if colorize not in COLORIZE_MODES:
+        raise ValueError(f"colorize must be one of {', '.join(COLORIZE_MODES)}, not {colorize!r}")

@@ -1,0 +1,14 @@
+"""Shared fixtures. `weights_dir`: a folder of tiny real ONNX models with their manifest.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers_onnx import write_weights
+
+
+@pytest.fixture(scope="session")
+def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Restore + colorize models (see helpers_onnx.py), shared read-only by the whole session."""
+    return write_weights(tmp_path_factory.mktemp("weights"))

@@ -1,0 +1,86 @@
+"""Lab conversions (the manifest's convention) and the black-and-white test behind --colorize auto."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from restore.color import chroma_level, is_grayscale, lab_to_rgb, rgb_to_lab
+
+SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
+
+
+def test_every_8bit_colour_survives_the_lab_round_trip():
+    cube = np.arange(256**3, dtype=np.uint32)
+    rgb = np.stack([cube >> 16, (cube >> 8) & 255, cube & 255], axis=-1).astype(np.uint8).reshape(4096, 4096, 3)
+    back = lab_to_rgb(rgb_to_lab(rgb))
+    assert np.abs(back.astype(np.int16) - rgb).max() <= 1
+
+
+def test_lab_is_opencv_on_float_srgb_as_the_manifest_says():
+    rgb = np.array([[[255, 255, 255], [0, 0, 0], [255, 0, 0]]], np.uint8)
+    lab = rgb_to_lab(rgb)
+    assert lab.dtype == np.float32
+    np.testing.assert_allclose(lab, cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab))
+    np.testing.assert_allclose(lab[0, 0], [100, 0, 0], atol=0.01)
+    np.testing.assert_allclose(lab[0, 1], [0, 0, 0], atol=0.01)
+    np.testing.assert_allclose(lab[0, 2], [53.24, 80.09, 67.20], atol=0.05)
+    np.testing.assert_allclose(rgb_to_lab(rgb.astype(np.float64) / 255), lab, atol=1e-4)
+
+
+def test_rgb_to_lab_refuses_other_integer_types():
+    with pytest.raises(ValueError, match="uint16"):
+        rgb_to_lab(np.zeros((2, 2, 3), np.uint16))
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
+def _jpeg(rgb: np.ndarray, quality: int = 60) -> np.ndarray:
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _needs_colour():
+    photo = data.astronaut()
+    gray = _gray(photo)
+    sepia = np.clip(photo.astype(np.float64) @ SEPIA.T, 0, 255).astype(np.uint8)
+    noisy = np.clip(gray + np.random.default_rng(0).normal(0, 6, gray.shape), 0, 255).astype(np.uint8)
+    cyanotype = np.clip(gray * [0.3, 0.6, 0.9] + [0, 0, 25], 0, 255).astype(np.uint8)
+    return {
+        "gray": gray,
+        "sepia": sepia,
+        "sepia_jpeg": _jpeg(sepia),
+        "cyanotype": cyanotype,
+        "gray_with_colour_noise": noisy,
+    }
+
+
+def _colour():
+    patch = _gray(data.astronaut())
+    patch[200:300, 200:300] = [200, 20, 20]  # one red object on a gray photo
+    return {"astronaut": data.astronaut(), "coffee": data.coffee(), "chelsea": data.chelsea(), "red_patch": patch}
+
+
+@pytest.mark.parametrize("name", sorted(_needs_colour()))
+def test_black_and_white_and_toned_photos_need_colour(name):
+    image = _needs_colour()[name]
+    assert is_grayscale(image), f"{name}: chroma_level {chroma_level(image):.2f}"
+
+
+@pytest.mark.parametrize("name", sorted(_colour()))
+def test_colour_photos_do_not(name):
+    image = _colour()[name]
+    assert not is_grayscale(image), f"{name}: chroma_level {chroma_level(image):.2f}"
+
+
+def test_a_strong_uniform_tint_scores_near_zero():
+    gray = np.repeat(data.camera()[..., None], 3, axis=2)
+    lab = rgb_to_lab(gray)
+    lab[..., 1], lab[..., 2] = 25.0, 40.0  # only gamut clipping at the extremes bends the hue
+    assert chroma_level(lab_to_rgb(lab)) < 1.5
+    assert chroma_level(gray) < 0.1

@@ -1,0 +1,126 @@
+"""Restorer: restore then colourize, lazy model loading, options from the manifest."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+from helpers_onnx import write_weights
+from skimage import data
+
+from restore import Restorer
+from restore.color import chroma_level, rgb_to_lab
+from restore.errors import WeightsError
+from restore.pipeline import REPO_WEIGHTS, default_weights_dir
+
+PHOTO = cv2.resize(data.astronaut(), (300, 200), interpolation=cv2.INTER_AREA)
+GRAY = np.repeat(cv2.cvtColor(PHOTO, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
+@pytest.fixture
+def restorer(weights_dir) -> Restorer:
+    return Restorer(weights_dir, device="cpu", tile=128, tile_overlap=16)
+
+
+def test_process_returns_uint8_rgb_of_the_same_size(restorer):
+    for image in (PHOTO, GRAY, PHOTO[:37, :53]):
+        out = restorer.process(image)
+        assert out.shape == image.shape and out.dtype == np.uint8
+        assert out is not image
+
+
+def test_restore_runs_tiled_and_matches_the_untiled_run(restorer, weights_dir):
+    untiled = Restorer(weights_dir, device="cpu", tile=0).process(PHOTO, colorize="never")
+    tiled = restorer.process(PHOTO, colorize="never")
+    assert np.abs(tiled.astype(int) - untiled).max() <= 1
+    assert not np.array_equal(tiled, PHOTO)  # the model did something
+
+
+def test_auto_colourizes_black_and_white_only(restorer):
+    colourized = restorer.process(GRAY, restore=False)
+    assert chroma_level(colourized) > 4 * chroma_level(GRAY) + 1
+    np.testing.assert_array_equal(restorer.process(PHOTO, restore=False, colorize="auto"), PHOTO)
+    assert not np.array_equal(restorer.process(PHOTO, restore=False, colorize="always"), PHOTO)
+    np.testing.assert_array_equal(restorer.process(GRAY, restore=False, colorize="never"), GRAY)
+
+
+def test_colour_keeps_the_full_resolution_lightness(restorer):
+    out = restorer.process(GRAY, restore=False, colorize="always", render_size=32)
+    lightness_error = np.abs(rgb_to_lab(out)[..., 0] - rgb_to_lab(GRAY)[..., 0])
+    assert np.median(lightness_error) < 0.5 and lightness_error.max() < 8  # rounding, gamut clipping
+
+
+def test_render_size_bounds_the_colorize_input_and_never_upscales(restorer, monkeypatch):
+    model = restorer.model("colorize")
+    seen = []
+    original = model.run_image
+    monkeypatch.setattr(model, "run_image", lambda image, extra: seen.append(image.shape) or original(image, extra))
+    restorer.process(GRAY, restore=False, colorize="always")  # manifest render_size: 64
+    restorer.process(GRAY, restore=False, colorize="always", render_size=100)
+    restorer.process(GRAY[:40, :50], restore=False, colorize="always", render_size=100)
+    assert seen == [(43, 64, 1), (67, 100, 1), (40, 50, 1)]
+
+
+def test_lower_temperature_is_more_vivid(restorer):
+    vivid = restorer.process(GRAY, restore=False, colorize="always", temperature=0.1)
+    dull = restorer.process(GRAY, restore=False, colorize="always", temperature=1.0)
+    chroma = [np.hypot(*np.moveaxis(rgb_to_lab(image)[..., 1:], -1, 0)).mean() for image in (vivid, dull)]
+    assert chroma[0] > 1.5 * chroma[1]
+    with pytest.raises(ValueError, match=r"outside the colorize model's range \[0.05, 1.0\]"):
+        restorer.process(GRAY, colorize="always", temperature=3.0)
+
+
+def test_a_colorize_model_without_temperature_ignores_it(tmp_path, caplog):
+    restorer = Restorer(write_weights(tmp_path, restore=False, temperature=False), device="cpu")
+    with caplog.at_level(logging.WARNING, logger="restore"):
+        first = restorer.process(GRAY, restore=False, colorize="always", temperature=0.2)
+        restorer.process(GRAY, restore=False, colorize="always", temperature=0.2)
+    np.testing.assert_array_equal(first, restorer.process(GRAY, restore=False, colorize="always"))
+    assert [r.message for r in caplog.records if "temperature" in r.message] == [
+        "the colorize model has no temperature input; ignoring temperature=0.2"
+    ]
+
+
+def test_models_load_lazily_and_once(restorer):
+    assert restorer.device_used is None and restorer.providers == []
+    restorer.process(PHOTO, colorize="never")
+    assert set(restorer._models) == {"restore"}
+    assert restorer.model("restore") is restorer.model("restore")
+    assert restorer.device_used == "cpu" and restorer.providers == ["CPUExecutionProvider"]
+
+
+def test_missing_models_fail_clearly_and_early(tmp_path):
+    restorer = Restorer(write_weights(tmp_path, colorize=False), device="cpu")
+    restorer.prepare(colorize="never")
+    with pytest.raises(WeightsError, match=r"no 'colorize' model \(it has: restore\)"):
+        restorer.prepare(colorize="auto")
+    with pytest.raises(WeightsError, match="no 'colorize' model"):
+        restorer.process(GRAY, colorize="always")
+    with pytest.raises(WeightsError, match="manifest.json: not found"):
+        Restorer(tmp_path / "empty").process(PHOTO)
+
+
+def test_prepare_checks_options_before_any_work(weights_dir):
+    with pytest.raises(ValueError, match="tile of at least"):
+        Restorer(weights_dir, device="cpu", tile=40).prepare()
+    with pytest.raises(ValueError, match="outside"):
+        Restorer(weights_dir, device="cpu").prepare(temperature=5.0)
+    with pytest.raises(ValueError, match="colorize must be one of"):
+        Restorer(weights_dir, device="cpu").prepare(colorize="sometimes")
+
+
+def test_bad_arguments(weights_dir):
+    with pytest.raises(ValueError, match="device must be one of"):
+        Restorer(weights_dir, device="gpu")
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        Restorer(weights_dir).process(PHOTO.astype(np.float32))
+
+
+def test_weights_folder_defaults_to_env_then_repository(monkeypatch, tmp_path):
+    monkeypatch.delenv("REVIVE_WEIGHTS", raising=False)
+    assert default_weights_dir() == REPO_WEIGHTS and REPO_WEIGHTS.name == "weights"
+    assert Restorer().weights_dir == REPO_WEIGHTS
+    monkeypatch.setenv("REVIVE_WEIGHTS", str(tmp_path))
+    assert Restorer().weights_dir == tmp_path
