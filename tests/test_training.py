@@ -1,0 +1,168 @@
+"""Training system: losses, a few real training steps per adversarial loss, exact resume, DDP, export, eval."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training import checkpoint  # noqa: E402
+from training.config import resolve  # noqa: E402
+from training.losses import ADVERSARIAL_LOSSES, gradient_penalty  # noqa: E402
+from training.trainer import NonFiniteLoss, Trainer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    {"generator": {"width": 8, "depth": 2}},
+    {"critic": {"width": 8, "layers": 2}},
+    {"batch": 2, "crop": 32, "iters": 4, "pretrain_iters": 2, "n_critic": 2, "workers": 0},
+    {"save_every": 2, "log_every": 1, "val_every": 4, "val_images": 2, "threads": 1},
+]
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory) -> Path:
+    """Four real photos shipped with scikit-image, as JPEGs (the kind of folder users train on)."""
+    import cv2
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("photos")
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        cv2.imwrite(str(folder / f"{name}.jpg"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def tiny_config(task: str, photos: Path, out: Path, **extra):
+    return resolve(task, overrides=[*TINY, {"data": str(photos), "val": str(photos), "out": str(out)}, extra])
+
+
+def test_gradient_penalty_matches_hand_computation_on_a_linear_critic():
+    torch.manual_seed(0)
+    w = torch.randn(1, 3, 4, 4)
+    critic = lambda image: (image * w).sum(dim=(1, 2, 3)).view(-1, 1, 1, 1)  # noqa: E731
+    real, fake = torch.rand(5, 3, 4, 4), torch.rand(5, 3, 4, 4)
+    # the gradient of a linear critic is w everywhere, so the penalty is (||w|| - 1)^2 for every interpolate
+    expected = (w.norm() - 1.0) ** 2
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("loss", ADVERSARIAL_LOSSES)
+def test_few_iterations_of_each_loss_train_and_checkpoint(photo_folder, tmp_path, loss):
+    config = tiny_config("restore", photo_folder, tmp_path / "run", loss=loss)
+    trainer = Trainer(config)
+    before = {k: v.clone() for k, v in trainer.critic.state_dict().items()}
+    trainer.fit()
+    state = checkpoint.load(tmp_path / "run" / "last.pt")
+    assert state["step"] == 4
+    changed = [k for k, v in trainer.critic.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed, "the critic never stepped"
+    assert any((tmp_path / "run" / "samples").iterdir())
+    assert any((tmp_path / "run" / "tb").iterdir())
+
+
+@pytest.mark.parametrize("task", ["restore", "colorize"])
+def test_resume_continues_exactly(photo_folder, tmp_path, task):
+    straight = Trainer(tiny_config(task, photo_folder, tmp_path / "straight"))
+    straight.fit()
+
+    interrupted = Trainer(tiny_config(task, photo_folder, tmp_path / "resumed", iters=3))
+    interrupted.fit()
+    resumed = Trainer(tiny_config(task, photo_folder, tmp_path / "resumed"), resume=True)
+    assert resumed.step == 3
+    resumed.fit()
+
+    a = checkpoint.load(tmp_path / "straight" / "last.pt")
+    b = checkpoint.load(tmp_path / "resumed" / "last.pt")
+    for part in ("generator", "critic", "ema"):
+        for key, value in a[part].items():
+            assert torch.equal(value, b[part][key]), f"{part}.{key} differs after resume"
+
+
+def test_non_finite_loss_stops_with_the_step_and_saves_nothing(photo_folder, tmp_path):
+    trainer = Trainer(tiny_config("restore", photo_folder, tmp_path / "run", lr_g=float("inf")))
+    with pytest.raises(NonFiniteLoss, match="step"):
+        trainer.fit()
+    assert not (tmp_path / "run" / "last.pt").exists() or checkpoint.load(tmp_path / "run" / "last.pt")["step"] < 4
+
+
+def test_two_process_gloo_run_keeps_ranks_identical(photo_folder, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29517",
+        str(ROOT / "tests" / "ddp_worker.py"),
+        str(photo_folder),
+        str(out),
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0 = torch.load(out / "rank0.pt", weights_only=True)
+    rank1 = torch.load(out / "rank1.pt", weights_only=True)
+    for key, value in rank0.items():
+        assert torch.equal(value, rank1[key]), key
+    assert checkpoint.load(out / "last.pt")["samples"] > 0
+
+
+@pytest.mark.parametrize("task", ["restore", "colorize"])
+def test_export_matches_pytorch_and_fine_tunes_from_onnx(photo_folder, tmp_path, task):
+    from training.export import export
+
+    Trainer(tiny_config(task, photo_folder, tmp_path / "run", iters=2, pretrain_iters=2)).fit()
+    entry = export(tmp_path / "run" / "last.pt", tmp_path / "weights")
+    assert entry["training"]["parity_max_abs_error"] < 1e-3
+    manifest = (tmp_path / "weights" / "manifest.json").read_text()
+    assert entry["sha256"] in manifest
+
+    fine_tune = Trainer(
+        tiny_config(task, photo_folder, tmp_path / "ft", init_from=str(tmp_path / "weights" / entry["file"]))
+    )
+    shipped = checkpoint.ema_generator_state(checkpoint.load(tmp_path / "run" / "last.pt"))
+    for key, value in fine_tune.generator.state_dict().items():
+        assert torch.allclose(value, shipped[key]), key
+
+
+def test_eval_prints_a_table_for_two_images(photo_folder, tmp_path):
+    from training.export import export
+
+    Trainer(tiny_config("restore", photo_folder, tmp_path / "run", iters=2, pretrain_iters=2)).fit()
+    export(tmp_path / "run" / "last.pt", tmp_path / "weights")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training.cli",
+            "eval",
+            "--task",
+            "restore",
+            "--weights",
+            str(tmp_path / "weights" / "restore.onnx"),
+            "--data",
+            str(photo_folder),
+            "--limit",
+            "2",
+            "--json",
+            str(tmp_path / "eval.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| **mean** |" in result.stdout
+    assert "opencv_psnr" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and ".jpg" in line]
+    assert len(rows) == 2
+    assert np.isfinite(float(rows[0].split("|")[2]))

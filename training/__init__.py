@@ -1,0 +1,1 @@
+"""Revive training: data, degradations, models, trainer and the revive-train CLI."""

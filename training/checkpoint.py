@@ -1,0 +1,60 @@
+"""Checkpoints: atomic saves, safe loads (`weights_only=True`), and generator weights from a run or a shipped model."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+
+def save_atomic(state: dict[str, Any], path: Path) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Load a checkpoint without executing pickled code."""
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def ema_generator_state(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The EMA generator's weights from a training checkpoint (AveragedModel keys without 'module.')."""
+    return {k.removeprefix("module."): v for k, v in checkpoint["ema"].items() if k.startswith("module.")}
+
+
+def load_generator_weights(generator: nn.Module, source: Path) -> None:
+    """Initialize `generator` from a training checkpoint (.pt, EMA weights) or an exported model (.onnx).
+
+    Exported models keep the parameter names as ONNX initializers, so shipped weights can be fine-tuned.
+    """
+    if source.suffix == ".onnx":
+        import onnx
+        from onnx import numpy_helper
+
+        initializers = {i.name: i for i in onnx.load(str(source)).graph.initializer}
+        own = generator.state_dict()
+        missing = [name for name in own if f"generator.{name}" not in initializers]
+        if missing:
+            raise ValueError(
+                f"{source} does not match this generator: {len(missing)} tensors missing, e.g. {missing[0]}"
+            )
+        state = {
+            name: torch.from_numpy(numpy_helper.to_array(initializers[f"generator.{name}"]).copy()) for name in own
+        }
+    else:
+        state = ema_generator_state(load(source))
+    generator.load_state_dict(state)

@@ -1,0 +1,196 @@
+"""`revive-train`: train, fine-tune, evaluate and export Revive's models on your own photos."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from training.config import merge, parse_override, resolve
+
+EXAMPLES = """examples:
+  revive-train degrade --preset train photos/ degraded/
+  revive-train fit --task restore --data photos/ --val val/ --out runs/restore
+  revive-train fit --task colorize --data photos/ --out runs/colorize --iters 30000 --batch 16
+  revive-train fit --task restore --data my_scans/ --out runs/mine --init-from weights/restore.onnx --iters 2000
+  revive-train fit --task restore --out runs/restore --resume
+  torchrun --nproc_per_node 4 -m training.cli fit --task restore --data photos/ --out runs/restore
+  revive-train eval --task restore --weights weights/restore.onnx --data val/
+  revive-train export --checkpoint runs/restore/last.pt --out weights/
+"""
+
+
+FIXED_ON_RESUME = {"task", "generator", "critic", "color", "seed", "out"}
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from training import checkpoint
+    from training.config import from_dict
+    from training.trainer import Trainer
+
+    overrides = [parse_override(text) for text in args.set]
+    for key in (
+        "data",
+        "val",
+        "iters",
+        "batch",
+        "crop",
+        "loss",
+        "device",
+        "init_from",
+        "pretrain_iters",
+        "seed",
+    ):
+        value = getattr(args, key)
+        if value is not None:
+            overrides.append({key: value})
+    if args.width is not None:
+        overrides.append({"generator": {"width": args.width}})
+    last = Path(args.out) / "last.pt"
+    if args.resume:
+        if not last.exists():
+            print(f"revive-train: error: nothing to resume: {last} does not exist", file=sys.stderr)
+            return 1
+        config = from_dict(checkpoint.load(last)["config"])
+        for override in overrides:
+            if set(override) & FIXED_ON_RESUME:
+                print(
+                    f"revive-train: error: {sorted(set(override) & FIXED_ON_RESUME)} cannot change on --resume",
+                    file=sys.stderr,
+                )
+                return 2
+            config = merge(config, override)
+    else:
+        if args.task is None or args.data is None:
+            print("revive-train: error: --task and --data are required for a new run", file=sys.stderr)
+            return 2
+        if last.exists():
+            print(
+                f"revive-train: error: {last} exists; pass --resume to continue it or choose another --out",
+                file=sys.stderr,
+            )
+            return 1
+        config = resolve(args.task, Path(args.config) if args.config else None, overrides + [{"out": args.out}])
+    Trainer(config, resume=args.resume).fit()
+    return 0
+
+
+def _degrade(args: argparse.Namespace) -> int:
+    from training.degradations import degrade_folder
+
+    count = degrade_folder(args.preset, Path(args.input), Path(args.output), seed=args.seed)
+    print(f"wrote {count} degraded images to {args.output}")
+    return 0
+
+
+def _prior(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from training.colorbins import empirical_distribution
+    from training.data import list_images
+
+    distribution = empirical_distribution(list_images(Path(args.data)))
+    np.save(args.out, distribution)
+    print(f"wrote the ab-bin distribution of {args.data} ({len(distribution)} bins) to {args.out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from training.export import export
+
+    command = "revive-train " + shlex.join(sys.argv[1:])
+    entry = export(Path(args.checkpoint), Path(args.out), args.name, command)
+    print(
+        f"exported {entry['task']} to {Path(args.out) / entry['file']} "
+        f"(parity max abs error {entry['training']['parity_max_abs_error']:.2e})"
+    )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from training.evaluate import run_evaluation
+
+    return run_evaluation(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revive-train",
+        description=__doc__,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fit = commands.add_parser(
+        "fit",
+        help="train or fine-tune a model",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fit.add_argument("--task", choices=("restore", "colorize"))
+    fit.add_argument("--data", help="folder of clean photos (searched recursively)")
+    fit.add_argument("--val", help="folder of validation photos (metrics and sample grids)")
+    fit.add_argument("--out", required=True, help="run folder: checkpoints, TensorBoard logs, samples")
+    fit.add_argument("--config", help="YAML file overriding the defaults")
+    fit.add_argument("--iters", type=int, help="generator steps in total, pretraining included")
+    fit.add_argument("--pretrain-iters", dest="pretrain_iters", type=int, help="reconstruction-only steps")
+    fit.add_argument("--batch", type=int)
+    fit.add_argument("--crop", type=int)
+    fit.add_argument("--width", type=int, help="generator width (channels at full resolution)")
+    fit.add_argument("--loss", choices=("wgan-gp", "wgan-clip", "hinge", "lsgan", "vanilla"))
+    fit.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    fit.add_argument("--seed", type=int)
+    fit.add_argument("--init-from", dest="init_from", help="start from a checkpoint (.pt) or shipped model (.onnx)")
+    fit.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    fit.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any config value, e.g. --set generator.width=48 --set n_critic=2",
+    )
+    fit.set_defaults(handler=_fit)
+
+    degrade = commands.add_parser("degrade", help="write synthetically degraded copies of photos, to look at")
+    degrade.add_argument("--preset", default="train")
+    degrade.add_argument("--seed", type=int, default=0)
+    degrade.add_argument("input")
+    degrade.add_argument("output")
+    degrade.set_defaults(handler=_degrade)
+
+    prior = commands.add_parser("prior", help="compute the ab colour-bin distribution of a photo folder")
+    prior.add_argument("--data", required=True)
+    prior.add_argument("--out", required=True, help=".npy file")
+    prior.set_defaults(handler=_prior)
+
+    evaluate = commands.add_parser("eval", help="measure a model and the baselines on a folder of clean photos")
+    evaluate.add_argument("--task", choices=("restore", "colorize"), required=True)
+    evaluate.add_argument("--weights", required=True, help="ONNX model file")
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--preset", default="eval")
+    evaluate.add_argument("--limit", type=int, default=0, help="only the first N images")
+    evaluate.add_argument("--json", help="also write the results as JSON here")
+    evaluate.add_argument("--markdown", help="also write the table as Markdown here")
+    evaluate.set_defaults(handler=_eval)
+
+    export = commands.add_parser("export", help="export a checkpoint's EMA generator to ONNX + manifest")
+    export.add_argument("--checkpoint", required=True)
+    export.add_argument("--out", default="weights")
+    export.add_argument("--name", help="file name stem (default: the task)")
+    export.set_defaults(handler=_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
+        print(f"revive-train: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Training configuration: dataclass defaults, overridden by a YAML file, then by command-line `key=value` pairs.
+
+The resolved configuration is saved in every run folder (config.yaml) and in the exported model's manifest entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class GeneratorConfig:
+    width: int = 32
+    depth: int = 4
+    norm: str = "none"
+    attention: bool = False
+
+
+@dataclass
+class CriticConfig:
+    width: int = 64
+    layers: int = 3
+
+
+@dataclass
+class ColorConfig:
+    """Colorize task: the ab-bin classifier of Zhang et al. 2016 ("bins") or plain ab regression ("regression")."""
+
+    head: str = "bins"
+    out_stride: int = 2
+    temperature: float = 0.38
+    rebalance_mix: float = 0.5
+    soft_sigma: float = 5.0
+    neighbours: int = 5
+    prior: str = ""  # .npy bin distribution; computed from the data folder when empty
+
+
+@dataclass
+class TrainConfig:
+    task: str = "restore"
+    data: str = ""
+    val: str = ""
+    out: str = ""
+    iters: int = 20000
+    pretrain_iters: int = 2000  # reconstruction only, before the adversarial phase (DeOldify's NoGAN)
+    batch: int = 8
+    crop: int = 128
+    crop_scale: tuple[float, float] = (
+        1.0,
+        1.0,
+    )  # random crop side as a fraction of the short side, then resized
+    degradation: str = "train"
+    loss: str = "wgan-gp"
+    n_critic: int = 5
+    gp_weight: float = 10.0
+    clip_value: float = 0.01
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    betas: tuple[float, float] = (0.0, 0.9)  # Adam in the adversarial phase (Gulrajani et al. 2017)
+    pretrain_lr: float = 2e-4
+    pretrain_betas: tuple[float, float] = (0.9, 0.99)  # Adam in the reconstruction-only phase
+    l1_weight: float = 1.0
+    class_weight: float = 1.0
+    adv_weight: float = 0.01
+    fm_weight: float = 0.0
+    instance_noise: float = 0.0
+    ema_decay: float = 0.999
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # auto: bf16 autocast on CPU, fp16 AMP on CUDA; or fp32
+    threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
+    workers: int = 2
+    save_every: int = 250
+    log_every: int = 25
+    val_every: int = 500
+    val_images: int = 8
+    init_from: str = ""
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    color: ColorConfig = field(default_factory=ColorConfig)
+
+
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "restore": {"degradation": "train"},
+    "colorize": {
+        "degradation": "colorize",
+        "crop": 160,
+        "crop_scale": (0.5, 1.0),
+        "l1_weight": 0.0,
+        "generator": {"norm": "group", "attention": True},
+    },
+}
+
+
+def merge(instance: Any, values: dict[str, Any]) -> Any:
+    """Return a copy of a (nested) dataclass with `values` applied; unknown keys are an error."""
+    known = {f.name: f for f in dataclasses.fields(instance)}
+    changes = {}
+    for key, value in values.items():
+        if key not in known:
+            raise KeyError(f"unknown config key {key!r} in {type(instance).__name__}")
+        current = getattr(instance, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = merge(current, value)
+        elif isinstance(current, tuple):
+            changes[key] = tuple(type(c)(v) for c, v in zip(current, value, strict=True))
+        elif isinstance(current, bool):
+            changes[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+        else:
+            changes[key] = type(current)(value)
+    return dataclasses.replace(instance, **changes)
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """'generator.width=48' -> {'generator': {'width': 48}} (value parsed as YAML)."""
+    key, sep, raw = text.partition("=")
+    if not sep:
+        raise ValueError(f"override {text!r} is not key=value")
+    value: Any = yaml.safe_load(raw)
+    for part in reversed(key.split(".")):
+        value = {part: value}
+    return value
+
+
+def resolve(task: str, file: Path | None = None, overrides: list[dict[str, Any]] | None = None) -> TrainConfig:
+    """Defaults, then the task's defaults, then the YAML file, then overrides, in that order."""
+    config = merge(TrainConfig(), {"task": task, **TASK_DEFAULTS[task]})
+    if file is not None:
+        config = merge(config, yaml.safe_load(Path(file).read_text()) or {})
+    for override in overrides or []:
+        config = merge(config, override)
+    return config
+
+
+def to_dict(config: TrainConfig) -> dict[str, Any]:
+    """Plain, YAML-safe dict of the config."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return list(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(config))
+
+
+def from_dict(values: dict[str, Any]) -> TrainConfig:
+    """Inverse of `to_dict`."""
+    return merge(TrainConfig(), values)

@@ -1,0 +1,162 @@
+"""Training pairs made on the fly: clean photo -> random crop -> synthetic degradation.
+
+Every sample is a pure function of (seed, global sample index): the image, the crop and the degradation are all
+drawn from a generator seeded with both. A run that resumes at sample k therefore sees exactly the data an
+uninterrupted run would have seen, whatever the number of loader workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from restore.color import rgb_to_lab
+from training.degradations import PRESETS, DegradationConfig, degrade, seed_for
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files under `folder`, recursively, in a stable order."""
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not paths:
+        raise FileNotFoundError(f"no images found in {folder}")
+    return paths
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """RGB uint8 image (OpenCV decode, EXIF orientation applied)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot read image {path}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def random_crop(image: np.ndarray, size: int, scale: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """A square crop: `size` px at native resolution when scale is (0, 0), else a side of U(scale) x the short
+    side resized to `size` (more context per pixel, for colorization). Random horizontal flip."""
+    h, w = image.shape[:2]
+    side = size if scale == (0.0, 0.0) else int(round(rng.uniform(*scale) * min(h, w)))
+    if min(h, w) < side:
+        factor = side / min(h, w)
+        image = cv2.resize(image, (max(side, round(w * factor)), max(side, round(h * factor))), cv2.INTER_CUBIC)
+        h, w = image.shape[:2]
+    top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+    crop = image[top : top + side, left : left + side]
+    if side != size:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    return np.ascontiguousarray(crop)
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """Luminance replicated to three channels."""
+    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
+def make_pair(clean: np.ndarray, task: str, degradation: DegradationConfig | None, rng: np.random.Generator):
+    """(input, target) float32 CHW tensors for one clean crop (`degradation` None: the input is not degraded).
+
+    restore: degraded RGB in [0, 1] -> clean RGB in [0, 1] (gray target when the degraded copy is gray).
+    colorize: L* of the gray degraded copy -> a*b* of the clean crop (natural Lab units).
+    """
+    degraded = clean if degradation is None else degrade(clean, degradation, rng)
+    if task == "restore":
+        if np.array_equal(degraded[..., 0], degraded[..., 1]) and np.array_equal(degraded[..., 1], degraded[..., 2]):
+            clean = to_gray(clean)
+        x, y = degraded.astype(np.float32) / 255.0, clean.astype(np.float32) / 255.0
+    elif task == "colorize":
+        x = rgb_to_lab(to_gray(degraded))[..., :1]
+        y = rgb_to_lab(clean)[..., 1:]
+    else:
+        raise ValueError(f"unknown task {task!r}")
+    return torch.from_numpy(x.transpose(2, 0, 1).copy()), torch.from_numpy(y.transpose(2, 0, 1).copy())
+
+
+class PairDataset(Dataset):
+    """Map-style dataset indexed by global sample number; epoch e visits the images in a seeded permutation."""
+
+    def __init__(
+        self,
+        images: list[Path],
+        task: str,
+        crop: int,
+        crop_scale: tuple[float, float],
+        degradation: DegradationConfig,
+        seed: int,
+    ):
+        self.images, self.task, self.crop, self.crop_scale = images, task, crop, tuple(crop_scale)
+        self.degradation, self.seed = degradation, seed
+        self._permutation: tuple[int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _image_for(self, index: int) -> Path:
+        epoch, position = divmod(index, len(self.images))
+        if self._permutation is None or self._permutation[0] != epoch:
+            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
+            self._permutation = (epoch, order)
+        return self.images[self._permutation[1][position]]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index, 1])
+        clean = random_crop(read_rgb(self._image_for(index)), self.crop, self.crop_scale, rng)
+        return make_pair(clean, self.task, self.degradation, rng)
+
+
+class StreamSampler(Sampler[int]):
+    """Endless global sample indices for one rank: rank, rank + world, ... starting after `consumed` of its own."""
+
+    def __init__(self, consumed: int = 0, rank: int = 0, world: int = 1):
+        self.consumed, self.rank, self.world = consumed, rank, world
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.count(self.consumed * self.world + self.rank, self.world)
+
+
+def training_batches(
+    dataset: PairDataset, batch: int, consumed: int, rank: int, world: int, workers: int, seed: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """An endless iterator of (input, target) batches, resuming after `consumed` samples of this rank.
+
+    The loader gets its own torch generator so that creating it does not advance the global RNG, which is
+    checkpointed for an exact resume.
+    """
+    loader = DataLoader(
+        dataset,
+        batch_size=batch,
+        sampler=StreamSampler(consumed, rank, world),
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        prefetch_factor=4 if workers > 0 else None,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    return iter(loader)
+
+
+def validation_pairs(folder: Path, task: str, count: int, size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `count` images, centre-cropped square and resized to `size`.
+
+    restore inputs are degraded with the fixed `eval` preset; colorize inputs are the clean image's L*, so the
+    colour metrics measure colorization alone.
+    """
+    degradation = PRESETS["eval"] if task == "restore" else None
+    inputs, targets = [], []
+    for path in list_images(folder)[:count]:
+        image = read_rgb(path)
+        h, w = image.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        clean = cv2.resize(image[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
+        x, y = make_pair(clean, task, degradation, np.random.default_rng(seed_for(path.name)))
+        inputs.append(x)
+        targets.append(y)
+    return torch.stack(inputs), torch.stack(targets)

@@ -1,0 +1,203 @@
+"""Export the EMA generator of a run to ONNX, check it against PyTorch, and record it in weights/manifest.json.
+
+The exported graph takes and returns natural units (see docs/manifest.md): RGB in [0, 1] for `restore`; L* in,
+a*b* out for `colorize`, with the annealed-mean decoding and its temperature inside the graph, so the inference side
+only pads, runs and merges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn.utils import parametrize
+
+from training import checkpoint
+from training.config import TrainConfig, from_dict
+from training.tasks import ColorizeNet, RestoreNet, Task
+
+PARITY_SIZES = ((1, 37, 53), (2, 64, 96))
+PARITY_TOLERANCE = 1e-3
+
+
+class RestoreGraph(nn.Module):
+    def __init__(self, generator: RestoreNet):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.generator(image).clamp(0.0, 1.0)
+
+
+class ColorizeGraph(nn.Module):
+    def __init__(self, generator: ColorizeNet):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, lightness: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+        return self.generator.predict(lightness, temperature)
+
+
+def fold_spectral_norm(module: nn.Module) -> None:
+    """Bake spectrally normalized weights into plain weights (DeOldify#166: export must not depend on them)."""
+    for submodule in module.modules():
+        if parametrize.is_parametrized(submodule, "weight"):
+            parametrize.remove_parametrizations(submodule, "weight", leave_parametrized=True)
+
+
+def load_generator(checkpoint_path: Path) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
+    """The EMA generator of a training checkpoint, in eval mode, with its config."""
+    state = checkpoint.load(checkpoint_path)
+    config = from_dict(state["config"])
+    weights = np.ones(1, np.float32) if config.task == "colorize" and config.color.head == "bins" else None
+    generator = Task(config, weights).build_generator()
+    generator.load_state_dict(checkpoint.ema_generator_state(state))
+    fold_spectral_norm(generator)
+    return generator.eval(), config, state
+
+
+def graph_for(generator: nn.Module, task: str) -> tuple[nn.Module, list[str], list[str]]:
+    if task == "restore":
+        return RestoreGraph(generator), ["image"], ["restored"]
+    return ColorizeGraph(generator), ["L", "temperature"], ["ab"]
+
+
+def example_inputs(task: str, shape: tuple[int, int, int], temperature: float, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n, h, w = shape
+    if task == "restore":
+        return [rng.random((n, 3, h, w), dtype=np.float32)]
+    return [(rng.random((n, 1, h, w), dtype=np.float32) * 100.0), np.array([temperature], np.float32)]
+
+
+def receptive_field(generator: nn.Module, task: str, size: int = 256) -> int:
+    """Width of the input window holding 99% of the output centre pixel's gradient (the tiler's overlap guide)."""
+    graph, _, _ = graph_for(generator, task)
+    inputs = [torch.from_numpy(a) for a in example_inputs(task, (1, size, size), 0.38)]
+    inputs[0].requires_grad_(True)
+    graph(*inputs)[0, :, size // 2, size // 2].sum().backward()
+    energy = inputs[0].grad.abs().sum(dim=(0, 1))
+    total = energy.sum()
+    for radius in range(1, size // 2):
+        window = energy[size // 2 - radius : size // 2 + radius + 1, size // 2 - radius : size // 2 + radius + 1]
+        if window.sum() >= 0.99 * total:
+            return 2 * radius + 1
+    return size
+
+
+def export_onnx(generator: nn.Module, task: str, path: Path) -> None:
+    """Legacy (TorchScript) exporter, opset 17, dynamic batch/height/width. Constant folding is left to ONNX
+    Runtime's graph optimizer at load time so that every parameter keeps its name (fine-tuning reads them back)."""
+    graph, input_names, output_names = graph_for(generator, task)
+    dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in input_names[:1] + output_names}
+    example = tuple(torch.from_numpy(a) for a in example_inputs(task, (1, 64, 64), 0.38))
+    torch.onnx.export(
+        graph,
+        example,
+        str(path),
+        input_names=input_names,
+        output_names=output_names,
+        dynamic_axes=dynamic,
+        opset_version=17,
+        dynamo=False,
+        do_constant_folding=False,
+    )
+
+
+def check_parity(generator: nn.Module, task: str, path: Path, temperature: float) -> float:
+    """Max absolute difference between ONNX Runtime (CPU) and PyTorch fp32 on random inputs of odd sizes."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    graph, input_names, _ = graph_for(generator, task)
+    worst = 0.0
+    for shape in PARITY_SIZES:
+        arrays = example_inputs(task, shape, temperature, seed=sum(shape))
+        with torch.no_grad():
+            expected = graph(*[torch.from_numpy(a) for a in arrays]).numpy()
+        actual = session.run(None, dict(zip(input_names, arrays, strict=True)))[0]
+        worst = max(worst, float(np.abs(actual - expected).max()))
+    return worst
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(data: dict[str, Any], path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def manifest_entry(
+    task: str, file: str, digest: str, config: TrainConfig, generator: nn.Module, training: dict[str, Any]
+) -> dict[str, Any]:
+    from training.config import to_dict
+
+    multiple = generator.unet.size_multiple
+    if task == "restore":
+        io = {
+            "inputs": {"image": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
+            "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
+            "receptive_field": receptive_field(generator, task),
+        }
+    else:
+        io = {
+            "inputs": {
+                "L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]},
+                "temperature": {"shape": [1], "default": config.color.temperature, "range": [0.05, 1.0]},
+            },
+            "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},
+            "render_size": 512,
+        }
+    return {
+        "file": file,
+        "sha256": digest,
+        "task": task,
+        **io,
+        "size_multiple": multiple,
+        "training": {**training, "config": to_dict(config)},
+        "metrics": {},
+    }
+
+
+def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, command: str = "") -> dict[str, Any]:
+    """Export, verify parity (< 1e-3) and update out_dir/manifest.json; returns the manifest entry."""
+    generator, config, state = load_generator(checkpoint_path)
+    task = config.task
+    out_dir.mkdir(parents=True, exist_ok=True)
+    file = f"{name or task}.onnx"
+    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{file}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        export_onnx(generator, task, tmp)
+        error = check_parity(generator, task, tmp, config.color.temperature)
+        if error >= PARITY_TOLERANCE:
+            raise RuntimeError(f"ONNX Runtime differs from PyTorch by {error:.2e} (limit {PARITY_TOLERANCE:.0e})")
+        os.replace(tmp, out_dir / file)
+    finally:
+        tmp.unlink(missing_ok=True)
+    training = {"command": command, "iterations": state["step"], "parity_max_abs_error": error}
+    entry = manifest_entry(task, file, sha256(out_dir / file), config, generator, training)
+    manifest_path = out_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format": 1, "models": {}}
+    previous = manifest["models"].get(task, {})
+    entry["metrics"] = previous.get("metrics", {}) if previous.get("sha256") == entry["sha256"] else {}
+    manifest["models"][task] = {**previous, **entry}
+    write_json_atomic(manifest, manifest_path)
+    return entry

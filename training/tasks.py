@@ -1,0 +1,123 @@
+"""The two tasks as networks with their units, reconstruction losses and critic views.
+
+restore:  degraded RGB in [0, 1] -> clean RGB in [0, 1]   (U-Net with an output residual, no normalization layers,
+          so tiled inference equals whole-image inference up to the receptive field)
+colorize: L* in [0, 100] -> a*b*                            (U-Net with group norm and self-attention; the head is
+          the ab-bin classifier of Zhang et al. 2016 decoded with the annealed mean, or plain regression)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from training.colorbins import ab_bin_centers, annealed_mean, soft_encode
+from training.config import TrainConfig
+from training.losses import rebalanced_cross_entropy
+from training.models import PatchCritic, UNetGenerator
+
+AB_SCALE = 110.0
+
+
+class RestoreNet(nn.Module):
+    """Degraded RGB -> restored RGB, both in [0, 1] (the output is clamped only at export)."""
+
+    def __init__(self, config: TrainConfig):
+        super().__init__()
+        g = config.generator
+        self.unet = UNetGenerator(3, 3, g.width, g.depth, g.norm, g.attention, residual=True)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.unet(image)
+
+    def predict(self, image: torch.Tensor, temperature: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """The output in target units at the input's size."""
+        return self.forward(image)
+
+
+class ColorizeNet(nn.Module):
+    """L* -> raw head output at 1/out_stride: bin logits (`bins`) or tanh-bounded ab / 110 (`regression`)."""
+
+    def __init__(self, config: TrainConfig):
+        super().__init__()
+        g, c = config.generator, config.color
+        self.head = c.head
+        self.register_buffer("centers", torch.from_numpy(ab_bin_centers()))
+        outputs = len(self.centers) if c.head == "bins" else 2
+        self.unet = UNetGenerator(1, outputs, g.width, g.depth, g.norm, g.attention, out_stride=c.out_stride)
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        return self.unet(lightness / 50.0 - 1.0)
+
+    def decode(self, raw: torch.Tensor, temperature: float | torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Raw head output -> a*b* in Lab units at `size` (bilinear upsampling of the chroma)."""
+        if self.head == "bins":
+            ab = annealed_mean(raw.float(), self.centers, temperature)
+        else:
+            ab = torch.tanh(raw.float()) * AB_SCALE
+        return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
+
+    def predict(self, lightness: torch.Tensor, temperature: float | torch.Tensor = 0.38) -> torch.Tensor:
+        return self.decode(self.forward(lightness), temperature, lightness.shape[-2:])
+
+
+class Task:
+    """Ties a generator to its loss terms and to what its critic sees."""
+
+    def __init__(self, config: TrainConfig, class_weights: np.ndarray | None = None):
+        self.config = config
+        self.name = config.task
+        self.centers = torch.from_numpy(ab_bin_centers())
+        self.class_weights = None if class_weights is None else torch.from_numpy(class_weights)
+        if self.name == "colorize" and config.color.head == "bins" and class_weights is None:
+            raise ValueError("the bins colour head needs class-rebalancing weights (the colour prior)")
+        if self.name == "colorize" and config.color.head == "regression" and config.l1_weight <= 0:
+            raise ValueError("the regression colour head needs l1_weight > 0")
+
+    def build_generator(self) -> nn.Module:
+        return RestoreNet(self.config) if self.name == "restore" else ColorizeNet(self.config)
+
+    def build_critic(self) -> PatchCritic:
+        channels = 6 if self.name == "restore" else 3
+        return PatchCritic(channels, self.config.critic.width, self.config.critic.layers)
+
+    def needs_prediction(self, adversarial: bool) -> bool:
+        """Whether a generator step must decode its output (decoding the colour bins is costly)."""
+        return self.name == "restore" or adversarial or self.config.l1_weight > 0
+
+    def generate(
+        self, generator: nn.Module, x: torch.Tensor, decode: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(raw output, prediction in target units at full size, or None when not `decode`)."""
+        raw = generator(x)
+        if self.name == "restore":
+            return raw, raw
+        return raw, generator.decode(raw, self.config.color.temperature, x.shape[-2:]) if decode else None
+
+    def reconstruction_loss(
+        self, raw: torch.Tensor, prediction: torch.Tensor | None, target: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Named, weighted loss terms (their sum is the reconstruction loss)."""
+        c = self.config
+        terms = {}
+        if self.name == "colorize" and c.color.head == "bins":
+            stride = c.color.out_stride
+            target_small = F.avg_pool2d(target, stride) if stride > 1 else target
+            soft = soft_encode(target_small, self._on(self.centers, raw), c.color.neighbours, c.color.soft_sigma)
+            terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, soft, self._on(self.class_weights, raw))
+        if c.l1_weight > 0:
+            scale = 1.0 if self.name == "restore" else AB_SCALE
+            terms["l1"] = c.l1_weight * F.l1_loss(prediction.float() / scale, target / scale)
+        return terms
+
+    @staticmethod
+    def _on(tensor: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return tensor if tensor.device == like.device else tensor.to(like.device)
+
+    def critic_view(self, x: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(condition, image) normalized to about [-1, 1], as the critic sees them."""
+        if self.name == "restore":
+            return x * 2.0 - 1.0, image * 2.0 - 1.0
+        return x / 50.0 - 1.0, image / AB_SCALE

@@ -1,0 +1,342 @@
+"""The training loop: reconstruction pretraining, then the adversarial phase against the critic.
+
+Per generator step of the adversarial phase the critic takes `n_critic` steps, each on a fresh batch
+(Gulrajani et al. 2017, Algorithm 1). The generator's exponential moving average is kept for evaluation and export.
+Checkpoints are written atomically every `save_every` steps and on SIGINT/SIGTERM; `resume` continues exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import yaml
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm import tqdm
+
+from restore.color import lab_to_rgb
+from training import checkpoint, distributed
+from training.colorbins import empirical_distribution, rebalancing_weights
+from training.config import TrainConfig, to_dict
+from training.data import PairDataset, list_images, training_batches, validation_pairs
+from training.degradations import PRESETS
+from training.losses import (
+    critic_loss,
+    feature_matching,
+    generator_loss,
+    gradient_penalty,
+    instance_noise_sigma,
+)
+from training.metrics import colorfulness, psnr
+from training.tasks import Task
+
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or infinite; nothing is saved from that step."""
+
+
+def colour_prior(config: TrainConfig, run_dir: Path) -> np.ndarray:
+    """The training folder's ab-bin distribution, computed once and stored with the run."""
+    stored = Path(config.color.prior) if config.color.prior else run_dir / "color_prior.npy"
+    if stored.exists():
+        return np.load(stored)
+    distribution = empirical_distribution(list_images(Path(config.data)))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    np.save(stored, distribution)
+    return distribution
+
+
+def grad_norm(module: nn.Module) -> float:
+    norms = [p.grad.detach().float().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm().item() if norms else 0.0
+
+
+def to_images(task: Task, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
+    """Batch of model inputs or outputs in task units -> RGB uint8 images."""
+    if task.name == "restore":
+        return [(t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8) for t in y]
+    lab = torch.cat([x, y], dim=1).permute(0, 2, 3, 1).numpy()
+    return [lab_to_rgb(image) for image in lab]
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, resume: bool = False):
+        self.config = config
+        self.ctx = distributed.setup(config.device)
+        if config.threads and self.ctx.device.type == "cpu":
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed + self.ctx.rank)
+        self.run_dir = Path(config.out)
+        self.last_path = self.run_dir / "last.pt"
+        weights = None
+        if config.task == "colorize" and config.color.head == "bins":
+            weights = rebalancing_weights(
+                colour_prior(config, self.run_dir), config.color.rebalance_mix, config.color.soft_sigma
+            )
+        self.task = Task(config, weights)
+        device = self.ctx.device
+        self.generator = self.task.build_generator().to(device)
+        self.critic = self.task.build_critic().to(device)
+        if config.init_from and not resume:
+            checkpoint.load_generator_weights(self.generator, Path(config.init_from))
+        distributed.broadcast_parameters(self.generator)
+        distributed.broadcast_parameters(self.critic)
+        self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas)
+        if config.loss == "wgan-clip":
+            self.opt_d = torch.optim.RMSprop(self.critic.parameters(), lr=config.lr_d)
+        else:
+            self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=config.lr_d, betas=config.betas)
+        self.step = 0
+        self.samples = 0  # per-rank samples drawn from the data stream
+        if resume:
+            self._restore(checkpoint.load(self.last_path, device))
+        self.dataset = PairDataset(
+            list_images(Path(config.data)),
+            config.task,
+            config.crop,
+            config.crop_scale,
+            PRESETS[config.degradation],
+            config.seed,
+        )
+        self.autocast_dtype = self._autocast_dtype()
+        self.stop_requested = False
+        self.writer = None
+
+    def _autocast_dtype(self) -> torch.dtype | None:
+        """bf16 autocast on CPU (AMX) and on CUDA GPUs that support it; fp32 otherwise or when asked."""
+        if self.config.precision == "fp32":
+            return None
+        if self.ctx.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return None
+        return torch.bfloat16
+
+    def autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.ctx.device.type, dtype=self.autocast_dtype)
+
+    # ----------------------------------------------------------------- state
+    def state(self) -> dict:
+        return {
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "ema": self.ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
+            "samples": self.samples,
+            "torch_rng": torch.get_rng_state(),
+            "config": to_dict(self.config),
+        }
+
+    def _restore(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step, self.samples = state["step"], state["samples"]
+        torch.set_rng_state(state["torch_rng"].cpu())
+
+    def save(self) -> None:
+        if self.ctx.is_main:
+            checkpoint.save_atomic(self.state(), self.last_path)
+
+    # ----------------------------------------------------------------- steps
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = next(self.batches)
+        self.samples += x.shape[0]
+        return x.to(self.ctx.device, non_blocking=True), y.to(self.ctx.device, non_blocking=True)
+
+    def _check_finite(self, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            if not math.isfinite(value):
+                raise NonFiniteLoss(f"step {self.step}: {name} became {value}; the run stops without saving it")
+
+    def critic_step(self) -> dict[str, float]:
+        c = self.config
+        x, y = self._next_batch()
+        sigma = instance_noise_sigma(c.instance_noise, self.step - c.pretrain_iters, c.iters - c.pretrain_iters)
+        with self.autocast():
+            with torch.no_grad():
+                _, fake = self.task.generate(self.generator, x)
+            condition, real = self.task.critic_view(x, y)
+            _, fake = self.task.critic_view(x, fake.float())
+            if sigma > 0:
+                real = real + sigma * torch.randn_like(real)
+                fake = fake + sigma * torch.randn_like(fake)
+            real_score, fake_score = self.critic(condition, real), self.critic(condition, fake)
+            loss = critic_loss(c.loss, real_score.float(), fake_score.float())
+            stats = {
+                "critic/loss": loss.item(),
+                "critic/wasserstein": (real_score.mean() - fake_score.mean()).item(),
+            }
+            if c.loss == "wgan-gp":
+                penalty = gradient_penalty(lambda image: self.critic(condition, image).float(), real, fake)
+                loss = loss + c.gp_weight * penalty
+                stats["critic/gradient_penalty"] = penalty.item()
+        self._check_finite({"critic loss": loss.item()})
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(self.critic)
+        stats["critic/grad_norm"] = grad_norm(self.critic)
+        self.opt_d.step()
+        if c.loss == "wgan-clip":
+            with torch.no_grad():
+                for parameter in self.critic.parameters():
+                    parameter.clamp_(-c.clip_value, c.clip_value)
+        return stats
+
+    def generator_step(self, adversarial: bool) -> dict[str, float]:
+        c = self.config
+        x, y = self._next_batch()
+        self.critic.requires_grad_(False)
+        with self.autocast():
+            raw, prediction = self.task.generate(self.generator, x, self.task.needs_prediction(adversarial))
+            terms = self.task.reconstruction_loss(raw, prediction, y)
+            if adversarial:
+                condition, fake = self.task.critic_view(x, prediction)
+                if c.fm_weight > 0:
+                    fake_score, fake_features = self.critic(condition, fake, features=True)
+                    _, real = self.task.critic_view(x, y)
+                    with torch.no_grad():
+                        _, real_features = self.critic(condition, real, features=True)
+                    terms["feature_matching"] = c.fm_weight * feature_matching(real_features, fake_features)
+                else:
+                    fake_score = self.critic(condition, fake)
+                terms["adversarial"] = c.adv_weight * generator_loss(c.loss, fake_score.float())
+            loss = sum(terms.values())
+        self.critic.requires_grad_(True)
+        stats = {f"generator/{name}": value.item() for name, value in terms.items()}
+        stats["generator/loss"] = loss.item()
+        self._check_finite({"generator loss": loss.item()})
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(self.generator)
+        stats["generator/grad_norm"] = grad_norm(self.generator)
+        self.opt_g.step()
+        self.ema.update_parameters(self.generator)
+        return stats
+
+    def train_step(self) -> dict[str, float]:
+        """One generator step, preceded by n_critic critic steps once the adversarial phase has begun."""
+        adversarial = self.step >= self.config.pretrain_iters
+        for group in self.opt_g.param_groups:
+            group["lr"] = self.config.lr_g if adversarial else self.config.pretrain_lr
+            group["betas"] = self.config.betas if adversarial else self.config.pretrain_betas
+        stats: dict[str, list[float]] = {}
+        if adversarial:
+            for _ in range(self.config.n_critic):
+                for key, value in self.critic_step().items():
+                    stats.setdefault(key, []).append(value)
+        for key, value in self.generator_step(adversarial).items():
+            stats.setdefault(key, []).append(value)
+        self.step += 1
+        return {key: float(np.mean(values)) for key, values in stats.items()}
+
+    # ----------------------------------------------------------------- monitoring
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Metrics of the EMA generator on the validation images, and a sample grid (input, output, target)."""
+        x, y = validation_pairs(Path(self.config.val), self.task.name, self.config.val_images)
+        model = self.ema.module.eval()
+        with self.autocast():
+            outputs = (
+                torch.cat(
+                    [
+                        model.predict(x[i : i + 1].to(self.ctx.device), self.config.color.temperature)
+                        for i in range(len(x))
+                    ]
+                )
+                .float()
+                .cpu()
+            )
+        model.train()
+        inputs = to_images(self.task, x, x) if self.task.name == "restore" else to_images(self.task, x, 0 * y)
+        results, targets = to_images(self.task, x, outputs), to_images(self.task, x, y)
+        metrics = {
+            "val/psnr": float(np.mean([psnr(t, r) for t, r in zip(targets, results, strict=True)])),
+            "val/psnr_input": float(np.mean([psnr(t, i) for t, i in zip(targets, inputs, strict=True)])),
+        }
+        if self.task.name == "colorize":
+            metrics["val/colorfulness"] = float(np.mean([colorfulness(r) for r in results]))
+            metrics["val/colorfulness_ratio"] = metrics["val/colorfulness"] / max(
+                1e-6, float(np.mean([colorfulness(t) for t in targets]))
+            )
+        grid = np.concatenate(
+            [np.concatenate(row, axis=0) for row in zip(inputs, results, targets, strict=True)], axis=1
+        )
+        self._save_sample(grid)
+        if self.writer is not None:
+            self.writer.add_image("samples", grid, self.step, dataformats="HWC")
+        return metrics
+
+    def _save_sample(self, grid: np.ndarray) -> None:
+        import cv2
+
+        folder = self.run_dir / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"step_{self.step:07d}.jpg"), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+
+    def _log(self, stats: dict[str, float]) -> None:
+        if self.writer is not None:
+            for key, value in stats.items():
+                self.writer.add_scalar(key, value, self.step)
+
+    # ----------------------------------------------------------------- loop
+    def _request_stop(self, signum: int, _frame) -> None:
+        self.stop_requested = True
+
+    def fit(self) -> None:
+        c = self.config
+        if self.ctx.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(c), sort_keys=False))
+            self.writer = SummaryWriter(str(self.run_dir / "tb"))
+        previous = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.batches = training_batches(
+            self.dataset, c.batch, self.samples, self.ctx.rank, self.ctx.world, c.workers, c.seed
+        )
+        bar = tqdm(total=c.iters, initial=self.step, disable=not self.ctx.is_main, dynamic_ncols=True)
+        try:
+            while self.step < c.iters and not self.stop_requested:
+                started = time.perf_counter()
+                stats = self.train_step()
+                stats["speed/seconds_per_step"] = time.perf_counter() - started
+                stats["lr/generator"] = self.opt_g.param_groups[0]["lr"]
+                stats["lr/critic"] = self.opt_d.param_groups[0]["lr"]
+                bar.update(1)
+                if self.step % c.log_every == 0:
+                    stats = {k: distributed.average_scalar(v, self.ctx.device) for k, v in stats.items()}
+                    self._log(stats)
+                    bar.set_postfix(
+                        {
+                            k.split("/")[-1]: f"{v:.4g}"
+                            for k, v in stats.items()
+                            if k in ("generator/loss", "critic/wasserstein", "val/psnr")
+                        }
+                    )
+                if self.ctx.is_main and c.val and (self.step % c.val_every == 0 or self.step == c.iters):
+                    metrics = self.validate()
+                    self._log(metrics)
+                    bar.write(f"step {self.step}: " + ", ".join(f"{k[4:]} {v:.3f}" for k, v in metrics.items()))
+                if self.step % c.save_every == 0 or self.step == c.iters:
+                    self.save()
+            if self.stop_requested:
+                self.save()
+                bar.write(f"stopped at step {self.step}; checkpoint saved, continue with --resume")
+        finally:
+            bar.close()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            if self.writer is not None:
+                self.writer.close()
