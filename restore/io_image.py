@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from restore.atomic import atomic_path
 from restore.errors import ImageError, first_line
 
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -68,18 +68,8 @@ def save_png_atomic(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.nda
     if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]):
         raise ValueError(f"expected {rgb.shape[:2]} uint8 alpha, got {alpha.dtype} {alpha.shape}")
     image = Image.fromarray(rgb if alpha is None else np.dstack([rgb, alpha]))
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
 
 
 def _open_without_pillow_limit(fh) -> Image.Image:

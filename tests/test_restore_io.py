@@ -242,7 +242,7 @@ def test_failed_save_leaves_the_old_file_and_no_partial(tmp_path, monkeypatch):
     target.write_bytes(b"old")
 
     def fail_midway(self, fp, *args, **kwargs):
-        fp.write(b"\x89PNG partial")
+        Path(fp).write_bytes(b"\x89PNG partial")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", fail_midway)

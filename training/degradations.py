@@ -40,6 +40,8 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from restore.atomic import atomic_path
+
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would query PyPI on import
 from albumentations.augmentations.blur import functional as fblur  # noqa: E402
 from albumentations.augmentations.geometric import functional as fgeometric  # noqa: E402
@@ -661,17 +663,9 @@ def degrade_folder(preset: str, in_dir: Path, out_dir: Path, seed: int = 0) -> i
         ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         if not ok:
             raise RuntimeError(f"PNG encoding failed for {path}")
-        _write_atomic(out_dir / f"{path.stem}.png", png.tobytes())
+        with atomic_path(out_dir / f"{path.stem}.png") as tmp:
+            tmp.write_bytes(png.tobytes())
     return len(paths)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------- presets

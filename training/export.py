@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import torch
 import torch.nn as nn
 from torch.nn.utils import parametrize
 
+from restore.atomic import atomic_path
 from training import checkpoint
 from training.config import TrainConfig, from_dict
 from training.tasks import ColorizeNet, RestoreNet, Task
@@ -78,11 +77,15 @@ def example_inputs(task: str, shape: tuple[int, int, int], temperature: float, s
 
 
 def receptive_field(generator: nn.Module, task: str, size: int = 256) -> int:
-    """Width of the input window holding 99% of the output centre pixel's gradient (the tiler's overlap guide)."""
-    graph, _, _ = graph_for(generator, task)
+    """Width of the input window holding 99% of the gradient of the output centre pixel, the identity path of a
+    residual model left out (the tiler's guide for how much context a tile needs)."""
     inputs = [torch.from_numpy(a) for a in example_inputs(task, (1, size, size), 0.38)]
     inputs[0].requires_grad_(True)
-    graph(*inputs)[0, :, size // 2, size // 2].sum().backward()
+    if task == "restore":
+        output = generator.unet(inputs[0]) - inputs[0] if generator.unet.residual else generator.unet(inputs[0])
+    else:
+        output = generator.predict(*inputs)
+    output[0, :, size // 2, size // 2].sum().backward()
     energy = inputs[0].grad.abs().sum(dim=(0, 1))
     total = energy.sum()
     for radius in range(1, size // 2):
@@ -136,11 +139,8 @@ def sha256(path: Path) -> str:
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def manifest_entry(
@@ -181,17 +181,11 @@ def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, comman
     task = config.task
     out_dir.mkdir(parents=True, exist_ok=True)
     file = f"{name or task}.onnx"
-    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{file}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(out_dir / file) as tmp:
         export_onnx(generator, task, tmp)
         error = check_parity(generator, task, tmp, config.color.temperature)
         if error >= PARITY_TOLERANCE:
             raise RuntimeError(f"ONNX Runtime differs from PyTorch by {error:.2e} (limit {PARITY_TOLERANCE:.0e})")
-        os.replace(tmp, out_dir / file)
-    finally:
-        tmp.unlink(missing_ok=True)
     training = {"command": command, "iterations": state["step"], "parity_max_abs_error": error}
     entry = manifest_entry(task, file, sha256(out_dir / file), config, generator, training)
     manifest_path = out_dir / "manifest.json"
