@@ -17,9 +17,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from restore.color import rgb_to_lab
+from restore.io_image import IMAGE_EXTENSIONS
 from training.degradations import PRESETS, DegradationConfig, degrade, seed_for
-
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def list_images(folder: Path) -> list[Path]:

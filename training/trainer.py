@@ -283,7 +283,7 @@ class Trainer:
 
         folder = self.run_dir / "samples"
         folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / f"step_{self.step:07d}.jpg"), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(folder / f"step_{self.step:07d}.png"), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
 
     def _log(self, stats: dict[str, float]) -> None:
         if self.writer is not None:
