@@ -21,6 +21,21 @@ EXAMPLES = """examples:
 """
 
 
+def shipped_structure(model: Path) -> dict:
+    """The generator and colour-head settings recorded in the manifest beside an exported model, so that
+    `--init-from weights/x.onnx` builds a network of the same shape ({} for checkpoints or unknown files)."""
+    import json
+
+    manifest = model.parent / "manifest.json"
+    if model.suffix != ".onnx" or not manifest.exists():
+        return {}
+    for entry in json.loads(manifest.read_text()).get("models", {}).values():
+        if entry.get("file") == model.name and "config" in entry.get("training", {}):
+            config = entry["training"]["config"]
+            return {key: config[key] for key in ("generator", "color") if key in config}
+    return {}
+
+
 FIXED_ON_RESUME = {"task", "generator", "critic", "color", "seed", "out"}
 
 
@@ -71,7 +86,10 @@ def _fit(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        config = resolve(args.task, Path(args.config) if args.config else None, overrides + [{"out": args.out}])
+        structure = shipped_structure(Path(args.init_from)) if args.init_from else {}
+        config = resolve(
+            args.task, Path(args.config) if args.config else None, [structure, *overrides, {"out": args.out}]
+        )
     Trainer(config, resume=args.resume).fit()
     return 0
 

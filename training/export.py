@@ -95,6 +95,20 @@ def receptive_field(generator: nn.Module, task: str, size: int = 256) -> int:
     return size
 
 
+def complexity(generator: nn.Module, task: str) -> dict[str, float]:
+    """Parameters and GFLOPs per megapixel of input (2 x multiply-accumulates, counted on a 512 x 512 input)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    graph, _, _ = graph_for(generator, task)
+    inputs = [torch.from_numpy(a) for a in example_inputs(task, (1, 512, 512), 0.38)]
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        graph(*inputs)
+    return {
+        "parameters": sum(p.numel() for p in generator.parameters()),
+        "gflops_per_megapixel": round(counter.get_total_flops() / 1e9 / (512 * 512 / 1e6), 1),
+    }
+
+
 def export_onnx(generator: nn.Module, task: str, path: Path) -> None:
     """Legacy (TorchScript) exporter, opset 17, dynamic batch/height/width. Constant folding is left to ONNX
     Runtime's graph optimizer at load time so that every parameter keeps its name (fine-tuning reads them back)."""
@@ -186,7 +200,12 @@ def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, comman
         error = check_parity(generator, task, tmp, config.color.temperature)
         if error >= PARITY_TOLERANCE:
             raise RuntimeError(f"ONNX Runtime differs from PyTorch by {error:.2e} (limit {PARITY_TOLERANCE:.0e})")
-    training = {"command": command, "iterations": state["step"], "parity_max_abs_error": error}
+    training = {
+        "command": command,
+        "iterations": state["step"],
+        "parity_max_abs_error": error,
+        **complexity(generator, task),
+    }
     entry = manifest_entry(task, file, sha256(out_dir / file), config, generator, training)
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format": 1, "models": {}}
