@@ -10,11 +10,14 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], *, stable: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to `path`; when the block succeeds, flush it to disk and rename it over
-    `path`. On any error (or interruption) the temporary file is removed and `path` is left untouched."""
+    `path`. On any error (or interruption) the temporary file is removed and `path` is left untouched.
+
+    stable=True names it `.NAME.partial.tmp` instead of a random name, so that a rerun overwrites what a
+    killed run left behind (for big files; only one writer per path then)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{'partial' if stable else secrets.token_hex(4)}.tmp")
     try:
         yield tmp
         with open(tmp, "rb+") as handle:

@@ -27,6 +27,30 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return to_uint8(cv2.cvtColor(lab.astype(np.float32, copy=False), cv2.COLOR_Lab2RGB))
 
 
+def rgb_to_lightness(rgb: np.ndarray) -> np.ndarray:
+    """L* (HxW float32) of an HxWx3 sRGB image, as rgb_to_lab, converted in strips of rows so that only one
+    strip at a time has float copies (a whole 8K photo would need 0.8 GB of them)."""
+    lightness = np.empty(rgb.shape[:2], np.float32)
+    for rows in _strips(rgb.shape[:2]):
+        lightness[rows] = rgb_to_lab(rgb[rows])[..., 0]
+    return lightness
+
+
+def merge_lightness(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """sRGB uint8 of L* (HxW) and a*b* (HxWx2), as lab_to_rgb of the stacked Lab, in strips of rows."""
+    rgb = np.empty((*lightness.shape, 3), np.uint8)
+    for rows in _strips(lightness.shape):
+        rgb[rows] = lab_to_rgb(np.dstack([lightness[rows], ab[rows]]))
+    return rgb
+
+
+def _strips(shape: tuple[int, ...], pixels: int = 1 << 20) -> list[slice]:
+    """Row ranges of about `pixels` pixels each covering an image of `shape` (height, width)."""
+    height, width = shape[:2]
+    rows = max(1, pixels // max(1, width))
+    return [slice(top, top + rows) for top in range(0, height, rows)]
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Float pixels in [0, 1] to uint8, rounded and clipped."""
     return np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
@@ -41,7 +65,7 @@ def chroma_level(rgb: np.ndarray) -> float:
     photo scores high because things of equal lightness differ in hue. Measured on a copy shrunk to
     256 px (longest side), which also averages out scanner chroma noise.
     """
-    lab = rgb_to_lab(_shrink(rgb)).reshape(-1, 3).astype(np.float64)
+    lab = rgb_to_lab(shrink(rgb, _ANALYSIS_SIZE)).reshape(-1, 3).astype(np.float64)
     bins = np.clip((lab[:, 0] * (_LIGHTNESS_BINS / 100)).astype(np.intp), 0, _LIGHTNESS_BINS - 1)
     counts = np.maximum(np.bincount(bins, minlength=_LIGHTNESS_BINS), 1)
     squared = 0.0
@@ -56,10 +80,11 @@ def is_grayscale(rgb: np.ndarray, threshold: float = GRAY_CHROMA_THRESHOLD) -> b
     return chroma_level(rgb) < threshold
 
 
-def _shrink(rgb: np.ndarray) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    scale = _ANALYSIS_SIZE / max(height, width)
+def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    """`image` scaled down (INTER_AREA) to at most `max_side` px on its longest side; never upscaled."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
     if scale >= 1:
-        return rgb
+        return image
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -16,6 +16,10 @@ class ImageError(ReviveError):
         self.reason = reason
 
 
+class VideoError(ImageError):
+    """An input video that cannot be used: no video stream, truncated, undecodable, unsupported track."""
+
+
 class WeightsError(ReviveError):
     """Missing, malformed or corrupt model weights or manifest."""
 

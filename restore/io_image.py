@@ -58,17 +58,20 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MA
     return LoadedImage(rgb=rgb, alpha=alpha, was_gray=mode in _GRAY_MODES, mode=mode)
 
 
-def save_png_atomic(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None) -> None:
+def save_png_atomic(
+    path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, *, stable: bool = False
+) -> None:
     """Write `rgb` (+ `alpha`) as a PNG via a temporary file in the same folder, then rename it.
 
-    Readers see either the old file or the complete new one, never a partial write.
+    Readers see either the old file or the complete new one, never a partial write. `stable`: see
+    restore.atomic.atomic_path (for resumable jobs, whose rerun then overwrites a killed run's leftover).
     """
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected HxWx3 uint8 RGB, got {rgb.dtype} {rgb.shape}")
     if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]):
         raise ValueError(f"expected {rgb.shape[:2]} uint8 alpha, got {alpha.dtype} {alpha.shape}")
     image = Image.fromarray(rgb if alpha is None else np.dstack([rgb, alpha]))
-    with atomic_path(path) as tmp:
+    with atomic_path(path, stable=stable) as tmp:
         image.save(tmp, format="PNG")
 
 

@@ -13,6 +13,8 @@ from restore.errors import WeightsError
 
 MANIFEST_NAME = "manifest.json"
 SUPPORTED_FORMAT = 1
+# The one variant the engine runs (on the CPU, in place of the model); other variants are informational.
+CPU_VARIANT = "cpu-int8"
 # What the engine feeds and expects per task: (input channels, input range, output channels).
 _TASK_CONTRACT = {
     "restore": ("RGB", (0.0, 1.0), "RGB"),
@@ -45,6 +47,7 @@ class ModelSpec:
     size_multiple: int = 1
     receptive_field: int = 0
     render_size: int | None = None
+    cpu_variant: tuple[Path, str] | None = None  # (path, sha256) of variants[CPU_VARIANT], run on the CPU
 
     def verify(self) -> None:
         """Raise WeightsError unless the model file exists and matches the manifest's sha256."""
@@ -152,7 +155,14 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         size_multiple=size_multiple,
         receptive_field=int(entry.get("receptive_field", 0)),
         render_size=None if render_size is None else int(render_size),
+        cpu_variant=_parse_variant(entry.get("variants", {}).get(CPU_VARIANT), folder),
     )
+
+
+def _parse_variant(variant: dict[str, Any] | None, folder: Path) -> tuple[Path, str] | None:
+    if variant is None:
+        return None
+    return folder / variant["file"], str(variant["sha256"]).lower()
 
 
 def _parse_tensor(name: str, spec: dict[str, Any]) -> TensorSpec:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from restore.color import is_grayscale, lab_to_rgb, rgb_to_lab
+from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrink, to_uint8
 from restore.engine import DEVICES, OnnxModel
 from restore.manifest import Manifest, ModelSpec, load_manifest
 from restore.tiling import TilePlan, run_tiled
@@ -102,54 +103,93 @@ class Restorer:
         colorize: str = "auto",
         render_size: int | None = None,
         temperature: float | None = None,
+        tile: int | None = None,
     ) -> np.ndarray:
         """Restore and/or colourize an HxWx3 uint8 RGB image; returns a new array of the same size.
 
         colorize: "auto" colourizes only black-and-white or toned photos (see color.is_grayscale),
-        "always" or "never". render_size and temperature default to the manifest's values.
+        "always" or "never". render_size and temperature default to the manifest's values, tile to
+        the Restorer's.
         """
-        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
+        return self.process_batch(
+            [rgb], restore=restore, colorize=colorize, render_size=render_size, temperature=temperature, tile=tile
+        )[0]
+
+    def process_batch(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        restore: bool = True,
+        colorize: str = "auto",
+        render_size: int | None = None,
+        temperature: float | None = None,
+        tile: int | None = None,
+    ) -> list[np.ndarray]:
+        """process() for several images. Same-size images that fit in one tile go through each model as
+        one batch: the same results, faster on devices that gain from batching."""
+        for rgb in images:
+            if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+                raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
         _check_colorize_mode(colorize)
-        wants_colour = colorize == "always" or (colorize == "auto" and is_grayscale(rgb))
-        out = self.restore_image(rgb) if restore else rgb.copy()
-        if wants_colour:
-            out = self.colorize_image(out, render_size=render_size, temperature=temperature)
+        wants_colour = [colorize == "always" or (colorize == "auto" and is_grayscale(rgb)) for rgb in images]
+        out = self.restore_images(images, tile=tile) if restore else [rgb.copy() for rgb in images]
+        picked = [i for i, wanted in enumerate(wants_colour) if wanted]
+        coloured = self.colorize_images([out[i] for i in picked], render_size=render_size, temperature=temperature)
+        for i, rgb in zip(picked, coloured, strict=True):
+            out[i] = rgb
         return out
 
-    def restore_image(self, rgb: np.ndarray) -> np.ndarray:
-        """Run the restore model over `rgb` (uint8), tiled when larger than one tile."""
+    def restore_image(self, rgb: np.ndarray, *, tile: int | None = None) -> np.ndarray:
+        """Run the restore model over `rgb` (uint8), tiled when larger than one tile of `tile` px
+        (default: the Restorer's tile; 0 = whole image)."""
+        return self.restore_images([rgb], tile=tile)[0]
+
+    def restore_images(self, images: Sequence[np.ndarray], *, tile: int | None = None) -> list[np.ndarray]:
+        """restore_image() for several uint8 images, as one batch when they fit in one tile."""
+        if not images:
+            return []
         model = self.model("restore")
-        return run_tiled(
-            model.run_image,
-            rgb,
-            tile=self.tile,
-            overlap=self.tile_overlap,
-            multiple=model.spec.size_multiple,
-            receptive_field=model.spec.receptive_field,
-        )
+        tile = self.tile if tile is None else tile
+        if _batchable(images) and (tile == 0 or max(images[0].shape[:2]) <= tile):
+            batch = np.stack(images).astype(np.float32) * np.float32(1 / 255)  # as run_tiled converts
+            return list(to_uint8(model.run_batch(batch)))
+        spec = model.spec
+        return [
+            run_tiled(
+                model.run_image,
+                rgb,
+                tile=tile,
+                overlap=self.tile_overlap,
+                multiple=spec.size_multiple,
+                receptive_field=spec.receptive_field,
+            )
+            for rgb in images
+        ]
 
     def colorize_image(
         self, rgb: np.ndarray, *, render_size: int | None = None, temperature: float | None = None
     ) -> np.ndarray:
         """Predict a*b* from L* at `render_size` (longest side, never upscaled), then merge the
         upsampled a*b* with the full-resolution L*."""
+        return self.colorize_images([rgb], render_size=render_size, temperature=temperature)[0]
+
+    def colorize_images(
+        self, images: Sequence[np.ndarray], *, render_size: int | None = None, temperature: float | None = None
+    ) -> list[np.ndarray]:
+        """colorize_image() for several images, as one batch when they have the same size."""
+        if not images:
+            return []
         model = self.model("colorize")
         spec = model.spec
-        lightness = rgb_to_lab(rgb)[..., 0]
-        height, width = lightness.shape
+        feed = self._temperature_feed(spec, temperature)
         size = render_size or spec.render_size or DEFAULT_RENDER_SIZE
-        scale = min(1.0, size / max(height, width))
-        small = lightness
-        if scale < 1:
-            small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            small = cv2.resize(lightness, small_size, interpolation=cv2.INTER_AREA)
-        ab = model.run_image(small[..., None], self._temperature_feed(spec, temperature))
-        if scale < 1:
-            ab = cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)
-        if spec.output.range is not None:
-            ab = np.clip(ab, *spec.output.range)
-        return lab_to_rgb(np.dstack([lightness, ab]))
+        lightness = [rgb_to_lightness(rgb) for rgb in images]
+        small = [shrink(channel, size)[..., None] for channel in lightness]
+        if _batchable(small):
+            ab = list(model.run_batch(np.stack(small), feed))
+        else:
+            ab = [model.run_image(channel, feed) for channel in small]
+        return [_merge_colour(channel, chroma, spec) for channel, chroma in zip(lightness, ab, strict=True)]
 
     def _temperature_feed(self, spec: ModelSpec, temperature: float | None) -> dict[str, np.ndarray]:
         if spec.temperature is None:
@@ -163,6 +203,20 @@ class Restorer:
             if not low <= value <= high:
                 raise ValueError(f"temperature {value} is outside the colorize model's range [{low}, {high}]")
         return {spec.temperature.name: np.array([value], dtype=np.float32)}
+
+
+def _batchable(images: Sequence[np.ndarray]) -> bool:
+    return len(images) > 1 and len({image.shape for image in images}) == 1
+
+
+def _merge_colour(lightness: np.ndarray, ab: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """Full-resolution L* with a*b* upsampled to it and clipped to the model's range, as uint8 RGB."""
+    height, width = lightness.shape
+    if ab.shape[:2] != (height, width):
+        ab = cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)
+    if spec.output.range is not None:
+        np.clip(ab, *spec.output.range, out=ab)  # in place: ab is ours, and full-size
+    return merge_lightness(lightness, ab)
 
 
 def _check_colorize_mode(colorize: str) -> None:

@@ -10,7 +10,7 @@ soon as no later tile touches them, so memory holds one row of tiles, not the wh
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,21 +39,22 @@ def run_tiled(
     if tile == 0 or (height <= tile and width <= tile):
         return to_uint8(run(_to_float(image)))
     plan = TilePlan.make(tile, overlap, multiple, receptive_field)
-    ys, xs = plan.starts(height), plan.starts(width)
-    x_windows = [plan.window(x0, width) for x0 in xs]
+    y_plan, x_plan = plan.fit(height), plan.fit(width)
+    ys, xs = y_plan.starts(height), x_plan.starts(width)
+    x_windows = [x_plan.window(x0, width) for x0 in xs]
     out = np.empty_like(image)
     # Accumulators for rows [done, done + len(acc)) of the weighted sum and of the weights.
     acc = np.zeros((0, width, image.shape[2]), np.float32)
     weights = np.zeros((0, width, 1), np.float32)
     done = 0
     for row, y0 in enumerate(ys):
-        y1 = min(y0 + plan.tile, height)
+        y1 = min(y0 + y_plan.tile, height)
         if (grow := y1 - done - len(acc)) > 0:
             acc = np.concatenate([acc, np.zeros((grow, *acc.shape[1:]), np.float32)])
             weights = np.concatenate([weights, np.zeros((grow, *weights.shape[1:]), np.float32)])
-        y_window = plan.window(y0, height)
+        y_window = y_plan.window(y0, height)
         for x0, x_window in zip(xs, x_windows, strict=True):
-            x1 = min(x0 + plan.tile, width)
+            x1 = min(x0 + x_plan.tile, width)
             weight = y_window[:, None, None] * x_window[None, :, None]
             acc[y0 - done : y1 - done, x0:x1] += weight * run(_to_float(image[y0:y1, x0:x1]))
             weights[y0 - done : y1 - done, x0:x1] += weight
@@ -88,6 +89,19 @@ class TilePlan:
                 f"receptive field; use a tile of at least {smallest}"
             )
         return cls(aligned, stride, margin, overlap, multiple)
+
+    def fit(self, length: int) -> TilePlan:
+        """This plan with the smallest tile (a multiple of `multiple`) that covers `length` px in no more
+        tiles, so that neighbours share what the context and cross-fade need and not the slack of a fixed
+        size (1024 px takes three 512 px tiles, and three smaller ones do the same job)."""
+        count, fitted = len(self.starts(length)), self
+        for tile in range(self.tile - self.multiple, 0, -self.multiple):
+            stride = (tile - self.band - 2 * self.margin) // self.multiple * self.multiple
+            candidate = replace(self, tile=tile, stride=stride)
+            if stride <= 0 or len(candidate.starts(length)) > count:
+                break
+            fitted = candidate
+        return fitted
 
     def starts(self, length: int) -> list[int]:
         """Tile starts along an axis: multiples of `multiple`, the last tile ending at `length`."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from restore.color import chroma_level, is_grayscale, lab_to_rgb, rgb_to_lab
+from restore.color import chroma_level, is_grayscale, lab_to_rgb, merge_lightness, rgb_to_lab, rgb_to_lightness
 
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
 
@@ -28,6 +28,14 @@ def test_lab_is_opencv_on_float_srgb_as_the_manifest_says():
     np.testing.assert_allclose(lab[0, 1], [0, 0, 0], atol=0.01)
     np.testing.assert_allclose(lab[0, 2], [53.24, 80.09, 67.20], atol=0.05)
     np.testing.assert_allclose(rgb_to_lab(rgb.astype(np.float64) / 255), lab, atol=1e-4)
+
+
+def test_strip_wise_conversions_equal_the_whole_image_ones():
+    rgb = cv2.resize(data.astronaut(), (1000, 1200), interpolation=cv2.INTER_CUBIC)  # 1.2 MP: two strips
+    lab = rgb_to_lab(rgb)
+    np.testing.assert_array_equal(rgb_to_lightness(rgb), lab[..., 0])
+    ab = lab[..., 1:] * 1.5  # some colours out of gamut, to be clipped alike
+    np.testing.assert_array_equal(merge_lightness(lab[..., 0], ab), lab_to_rgb(np.dstack([lab[..., 0], ab])))
 
 
 def test_rgb_to_lab_refuses_other_integer_types():

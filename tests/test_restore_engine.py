@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
-from helpers_onnx import SIZE_MULTIPLE
+from helpers_onnx import SIZE_MULTIPLE, build_restore_model
 
-from restore.engine import CPU_PROVIDER, OnnxModel, pad_to_multiple
+from restore.engine import CPU_PROVIDER, OnnxModel, cpu_model, pad_to_multiple
 from restore.errors import DeviceError, WeightsError
 from restore.manifest import load_manifest, sha256_file
 
@@ -100,6 +101,36 @@ def test_cpu_and_auto_report_the_provider_that_runs(weights_dir):
     assert OnnxModel(spec, "cpu").providers == [CPU_PROVIDER]
     auto = OnnxModel(spec, "auto")
     assert auto.device in ("cpu", "cuda") and auto.providers == auto.session.get_providers()
+
+
+def _add_cpu_variant(folder, sha256=None) -> None:
+    """A different tiny restore model as the manifest's cpu-int8 variant of `restore`."""
+    build_restore_model(folder / "restore.int8.onnx", seed=1)
+    digest = sha256 or sha256_file(folder / "restore.int8.onnx")
+    variant = {"cpu-int8": {"file": "restore.int8.onnx", "sha256": digest}, "fp16": "informational"}
+    _edit_manifest(folder, lambda manifest: manifest["models"]["restore"].update(variants=variant))
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_the_cpu_runs_the_cpu_int8_variant_when_the_manifest_has_one(own_weights, device):
+    spec = load_manifest(own_weights).model("restore")
+    assert cpu_model(spec) is spec  # no variant: the model itself
+    _add_cpu_variant(own_weights)
+    spec = load_manifest(own_weights).model("restore")
+    variant = cpu_model(spec)
+    assert variant.path == own_weights / "restore.int8.onnx" and variant.image_input == spec.image_input
+    image = np.random.default_rng(0).random((32, 48, 3), dtype=np.float32)
+    expected = OnnxModel(variant, "cpu").run_image(image)
+    assert not np.allclose(OnnxModel(replace(spec, cpu_variant=None), "cpu").run_image(image), expected)
+    model = OnnxModel(spec, device)
+    if model.device == "cpu":
+        np.testing.assert_array_equal(model.run_image(image), expected)
+
+
+def test_a_modified_cpu_variant_is_refused(own_weights):
+    _add_cpu_variant(own_weights, sha256="0" * 64)
+    with pytest.raises(WeightsError, match=r"restore\.int8\.onnx: sha256 is"):
+        OnnxModel(load_manifest(own_weights).model("restore"), "cpu")
 
 
 def test_cuda_that_cannot_start_is_a_clear_error(weights_dir):

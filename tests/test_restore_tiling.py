@@ -79,6 +79,18 @@ def test_every_tile_fits_the_image_and_the_last_ends_at_its_edge():
         assert all(b - a <= plan.stride for a, b in zip(starts, starts[1:], strict=False))
 
 
+def test_fitted_tiles_are_smaller_in_the_same_number_and_still_cover_the_image():
+    plan = TilePlan.make(tile=512, overlap=32, multiple=16, receptive_field=96)
+    for length in (600, 1024, 1536, 2160, 3840):
+        fitted = plan.fit(length)
+        starts = fitted.starts(length)
+        assert len(starts) == len(plan.starts(length)) and fitted.tile <= plan.tile
+        assert fitted.tile % 16 == 0 and all(s % 16 == 0 for s in starts)
+        assert starts[-1] + min(fitted.tile, length - starts[-1]) == length
+        assert all(b - a <= fitted.stride for a, b in zip(starts, starts[1:], strict=False))
+    assert plan.fit(1024).tile == 432 and plan.fit(500) == plan  # one tile: nothing to fit
+
+
 def test_too_small_tiles_are_refused_with_the_smallest_that_works():
     with pytest.raises(ValueError, match="use a tile of at least 56"):
         TilePlan.make(tile=48, overlap=32, multiple=8, receptive_field=12)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from tqdm import tqdm
+
 from restore.engine import DEVICES
-from restore.errors import ImageError
-from restore.pipeline import WEIGHTS_ENV, Restorer
+from restore.errors import ImageError, ReviveError
+from restore.pipeline import COLORIZE_MODES, WEIGHTS_ENV, Restorer
+from restore.sequence import Progress
 
 PROG = "revive"
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -50,9 +56,103 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-v", "--verbose", action="store_true", help="report the device and models used")
 
 
+def add_process_options(parser: argparse.ArgumentParser, colorize_help: str) -> None:
+    """--colorize, --no-restore, --render-size and --temperature: what to do to each image."""
+    parser.add_argument("--colorize", choices=COLORIZE_MODES, default="auto", help=colorize_help)
+    parser.add_argument("--no-restore", dest="restore", action="store_false", help="skip the restore model")
+    parser.add_argument(
+        "--render-size",
+        type=positive_int,
+        metavar="N",
+        help="longest side the colorize model sees; colour is upsampled from it (default: from the manifest)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=positive_float,
+        metavar="T",
+        help="lower is more vivid, 1.0 is the safest and dullest (default: from the manifest)",
+    )
+
+
+def add_sequence_options(parser: argparse.ArgumentParser) -> None:
+    """--temporal and --batch, for frame sequences (videos, frame folders)."""
+    parser.add_argument(
+        "--temporal",
+        choices=("on", "off"),
+        default="on",
+        help="carry colour along the motion between frames, against flicker (default: on)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=positive_int,
+        metavar="N",
+        help="frames per model run (default: 4 for frames of up to 0.1 megapixels, where it is faster, else 1)",
+    )
+
+
+def check_process_options(args: argparse.Namespace) -> None:
+    """UsageError when add_process_options' arguments leave nothing to do."""
+    if not args.restore and args.colorize == "never":
+        raise UsageError("--no-restore with --colorize never leaves nothing to do")
+
+
 def make_restorer(args: argparse.Namespace) -> Restorer:
     """A Restorer configured from add_model_options' arguments."""
     return Restorer(weights_dir=args.weights, device=args.device, tile=args.tile, tile_overlap=args.tile_overlap)
+
+
+def prepare_restorer(args: argparse.Namespace) -> Restorer | None:
+    """make_restorer() with the models that add_process_options' arguments need loaded and the options
+    checked (UsageError); None after reporting missing weights or an unusable device."""
+    restorer = make_restorer(args)
+    try:
+        restorer.prepare(restore=args.restore, colorize=args.colorize, temperature=args.temperature)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except ReviveError as exc:
+        print_error(str(exc))
+        return None
+    log.info("device: %s (%s)", restorer.device_used, ", ".join(restorer.providers))
+    return restorer
+
+
+def run_sequence_job(args: argparse.Namespace, job: Callable[[Restorer, Progress], object]) -> int:
+    """The body of `revive video` and `revive frames`: check the options, load the models, then run
+    `job(restorer, progress)` under a progress bar. A failure is one line; returns the exit status."""
+    check_process_options(args)
+    restorer = prepare_restorer(args)
+    if restorer is None:
+        return 1
+    try:
+        with _progress_bar("frame") as progress:
+            job(restorer, progress)
+    except ReviveError as exc:
+        print_error(str(exc))
+        return 1
+    except (OSError, MemoryError) as exc:
+        print_error(describe(getattr(exc, "filename", None) or args.output, exc))
+        return 1
+    return 0
+
+
+@contextmanager
+def _progress_bar(unit: str) -> Iterator[Progress]:
+    """A tqdm bar (done, rate, time left) driven by `progress(done, total)` calls, on terminals only. The
+    first call sets the start, so that what an earlier run did does not count towards the rate."""
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, initial=done, unit=unit, dynamic_ncols=True, disable=None)
+        else:
+            bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def print_error(message: str, write: Callable[..., object] | None = None) -> None:

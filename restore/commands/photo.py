@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from tqdm import tqdm
 
 from restore.commands.common import (
-    UsageError,
     add_model_options,
+    add_process_options,
+    check_process_options,
     describe,
-    make_restorer,
-    positive_float,
     positive_int,
+    prepare_restorer,
     print_error,
 )
-from restore.errors import ImageError, ReviveError
+from restore.errors import ImageError
 from restore.files import Job, plan_jobs
 from restore.io_image import DEFAULT_MAX_PIXELS, load_image, save_png_atomic
-from restore.pipeline import COLORIZE_MODES, Restorer
-
-log = logging.getLogger(__name__)
+from restore.pipeline import Restorer
 
 EPILOG = """\
 examples:
@@ -48,25 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, or folders to search recursively")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the PNGs")
-    parser.add_argument(
-        "--colorize",
-        choices=COLORIZE_MODES,
-        default="auto",
-        help="auto: only black-and-white or toned photos (default); always; never",
-    )
-    parser.add_argument("--no-restore", dest="restore", action="store_false", help="skip the restore model")
-    parser.add_argument(
-        "--render-size",
-        type=positive_int,
-        metavar="N",
-        help="longest side the colorize model sees; colour is upsampled from it (default: from the manifest)",
-    )
-    parser.add_argument(
-        "--temperature",
-        type=positive_float,
-        metavar="T",
-        help="lower is more vivid, 1.0 is the safest and dullest (default: from the manifest)",
-    )
+    add_process_options(parser, "auto: only black-and-white or toned photos (default); always; never")
     parser.add_argument(
         "--max-pixels",
         type=positive_int,
@@ -81,27 +60,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Process every input; report failures one line each and carry on. Returns the exit status."""
-    if not args.restore and args.colorize == "never":
-        raise UsageError("--no-restore with --colorize never leaves nothing to do")
+    check_process_options(args)
     jobs, problems = plan_jobs(args.inputs, args.output)
     for path, reason in problems:
         print_error(f"{path}: {reason}")
     if not jobs:
         return 1
-    restorer = make_restorer(args)
-    try:
-        restorer.prepare(restore=args.restore, colorize=args.colorize, temperature=args.temperature)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    except ReviveError as exc:
-        print_error(str(exc))
+    restorer = prepare_restorer(args)
+    if restorer is None:
         return 1
     try:
         args.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print_error(describe(args.output, exc))
         return 1
-    log.info("device: %s (%s)", restorer.device_used, ", ".join(restorer.providers))
     failed = len(problems)
     with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as progress:
         for job in jobs:

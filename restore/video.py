@@ -1,0 +1,238 @@
+"""Videos: restore and colourize every frame, keeping the frame count, the timing and the sound; resumable.
+
+Every decoded frame becomes one output frame with the same timestamp (variable frame rates included). The
+output is H.264 in yuv420p (see restore.video_io for sizes, rotation and the copied streams), written to a
+temporary file next to OUTPUT and renamed when complete, so OUTPUT is never half written.
+
+Resuming: the frames are encoded in segments of `chunk` frames, each by a fresh encoder, into a work folder
+(OUTPUT.work by default): the segment's packets, the last frame written (the temporal filter's state) and a
+record of the settings. A rerun with the same settings decodes up to the first missing segment, re-seeds the
+temporal filter there and carries on, so a crash costs at most one segment. The work folder is removed when
+the output is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from restore.atomic import atomic_path
+from restore.errors import VideoError
+from restore.io_image import load_image, save_png_atomic
+from restore.pipeline import Restorer
+from restore.resume import file_identity, job_settings, locked, read_record, write_record
+from restore.sequence import (
+    SAMPLE_FRAMES,
+    Frame,
+    ModelOptions,
+    Progress,
+    SequenceOptions,
+    auto_batch,
+    decide_colorize,
+    first_needed,
+    run_sequence,
+)
+from restore.video_io import (
+    Encoding,
+    Muxer,
+    StoredPacket,
+    encode,
+    flush,
+    new_encoder,
+    probe,
+    read_frames,
+    read_packets,
+    sample_frames,
+    write_packets,
+)
+
+log = logging.getLogger(__name__)
+
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+DEFAULT_CHUNK = 120
+DEFAULT_CRF = 18
+RECORD_NAME = "job.json"
+
+
+@dataclass(frozen=True)
+class VideoReport:
+    """What process_video made: how many frames, and whether it colourized them."""
+
+    frames: int
+    colourized: bool
+
+
+def process_video(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    restorer: Restorer,
+    options: ModelOptions,
+    *,
+    temporal: bool = True,
+    batch: int | None = None,
+    crf: int = DEFAULT_CRF,
+    chunk: int = DEFAULT_CHUNK,
+    work_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> VideoReport:
+    """Process video `source` into `output` (.mp4, .m4v, .mov or .mkv); see the module docstring.
+
+    `batch`: frames per model run (None: see sequence.auto_batch). `progress(done, total)` is called as
+    frames are written (total estimated from the duration when the
+    container does not say, None when it cannot be).
+    Raises VideoError for an input that cannot be used, OSError when the output cannot be written, and
+    ValueError for an unsupported output type.
+    """
+    source, output = Path(source), Path(output)
+    container_format = CONTAINERS.get(output.suffix.lower())
+    if container_format is None:
+        raise ValueError(f"{output}: the output must end in {', '.join(CONTAINERS)}")
+    if output.exists() and output.samefile(source):
+        raise VideoError(source, f"refusing to write {output}: that is the input file")
+    info = probe(source)
+    batch = batch or auto_batch(info.height, info.width)
+    colorize = decide_colorize(options.colorize, sample_frames(source, info, SAMPLE_FRAMES))
+    sequence = SequenceOptions.build(options, colorize, temporal=temporal, batch=batch)
+    encoding = Encoding(info.width + info.width % 2, info.height + info.height % 2, info.time_base, info.rate, crf)
+    if (encoding.width, encoding.height) != (info.width, info.height):
+        log.warning(
+            "%s: %dx%d has an odd side; the output is padded to %dx%d (H.264 in yuv420p needs even sizes)",
+            source, info.width, info.height, encoding.width, encoding.height,
+        )  # fmt: skip
+    if info.quarter_turns:
+        log.info("%s: turned upright (display rotation %d degrees)", source, 90 * info.quarter_turns)
+    settings = job_settings(restorer, **asdict(sequence), crf=crf, chunk=chunk, av=av.__version__)
+    work = _Segments(Path(work_dir) if work_dir else output.with_name(output.name + ".work"), chunk)
+    work.folder.mkdir(parents=True, exist_ok=True)
+    with locked(work.folder):
+        try:
+            start = work.resume({"settings": settings, "input": [str(source.resolve()), *file_identity(source)]})
+            if start:
+                log.info("%s: resuming at frame %d", source, start)
+            with atomic_path(output, stable=True) as tmp, Muxer(tmp, container_format, source, encoding) as muxer:
+                sink = _Sink(work, muxer, encoding, start, progress, info.expected_frames)
+                frames = read_frames(source, info, first_needed(start, batch))
+                run_sequence(restorer, sequence, frames, sink.write, start=start, seed_output=work.seed())
+                sink.close()
+        except BaseException as exc:
+            if isinstance(exc, VideoError) or not work.count:
+                work.remove()  # nothing worth resuming: a bad input, or no finished segment
+            raise
+        work.remove()
+    return VideoReport(sink.done, colorize == "always")
+
+
+class _Segments:
+    """The work folder: the job record and finished segments (seg_NNNNNN.bin packets + .png last frame)."""
+
+    def __init__(self, folder: Path, chunk: int) -> None:
+        self.folder = folder
+        self.chunk = chunk
+        self.count = 0  # finished segments, from the first
+
+    def resume(self, record: dict[str, Any]) -> int:
+        """The first frame to process: after the finished segments when `record` matches the stored one;
+        otherwise 0, with the stale segments removed and `record` stored."""
+        if read_record(self.folder / RECORD_NAME) == record:
+            while self._path(self.count, ".bin").is_file():
+                self.count += 1
+        else:
+            self._clear()
+            write_record(self.folder / RECORD_NAME, record)
+        return self.count * self.chunk
+
+    def finished(self) -> Iterator[list[StoredPacket]]:
+        """The packets of the finished segments, in order."""
+        for index in range(self.count):
+            yield read_packets(self._path(index, ".bin"))
+
+    def seed(self) -> np.ndarray | None:
+        """The last frame written before the first unfinished segment."""
+        return load_image(self._path(self.count - 1, ".png")).rgb if self.count else None
+
+    def save(self, index: int, packets: list[StoredPacket], last: np.ndarray) -> None:
+        """Store segment `index`; the .bin file, written last and atomically, marks it finished."""
+        save_png_atomic(self._path(index, ".png"), last, stable=True)
+        with atomic_path(self._path(index, ".bin"), stable=True) as tmp:
+            write_packets(tmp, packets)
+        self.count = index + 1
+
+    def remove(self) -> None:
+        """Delete the files this job wrote, and the work folder unless something else is in it."""
+        self._clear()
+        (self.folder / RECORD_NAME).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
+
+    def _clear(self) -> None:
+        """Delete the segments, and what a killed run left half-written (see atomic_path's `stable`)."""
+        for path in [*self.folder.glob("seg_*.*"), *self.folder.glob(".seg_*.partial.tmp")]:
+            path.unlink()
+
+    def _path(self, index: int, suffix: str) -> Path:
+        return self.folder / f"seg_{index:06d}{suffix}"
+
+
+class _Sink:
+    """Feeds the muxer: first the finished segments' packets, then the frames written, encoded segment by
+    segment (each stored when finished)."""
+
+    def __init__(
+        self,
+        segments: _Segments,
+        muxer: Muxer,
+        encoding: Encoding,
+        start: int,
+        progress: Progress | None,
+        total: int | None,
+    ) -> None:
+        self._segments, self._muxer, self._encoding = segments, muxer, encoding
+        self._progress, self._total = progress, total
+        self._index = start // segments.chunk
+        self._encoder: Any = None
+        self._packets: list[StoredPacket] = []
+        self._last: np.ndarray | None = None
+        self.done = 0  # frames written: one packet each (no B-frames, and x264 drops none)
+        for packets in segments.finished():
+            self._add(packets, store=False)
+            self.done += len(packets)
+        self._report()
+
+    def write(self, frame: Frame, rgb: np.ndarray) -> None:
+        """Encode the output for `frame` (its pts in frame.data); close the segment at its last frame."""
+        if self._encoder is None:
+            self._encoder = new_encoder(self._encoding)
+            if bytes(self._encoder.extradata or b"") != self._muxer.extradata:
+                raise RuntimeError("libx264 made different stream headers for the segments and the output")
+        self._add(encode(self._encoder, rgb, frame.data, self._encoding))
+        self._last = rgb
+        self.done = frame.index + 1
+        self._report()
+        if self.done % self._segments.chunk == 0:
+            self.close()
+
+    def close(self) -> None:
+        """Flush and store the open segment, if any."""
+        if self._encoder is None:
+            return
+        self._add(flush(self._encoder))
+        self._segments.save(self._index, self._packets, self._last)
+        self._encoder, self._packets, self._index = None, [], self._index + 1
+
+    def _report(self) -> None:
+        if self._progress is not None:
+            self._progress(self.done, self._total)
+
+    def _add(self, packets: list[StoredPacket], store: bool = True) -> None:
+        for packet in packets:
+            self._muxer.mux(packet)
+        if store:
+            self._packets += packets

@@ -1,0 +1,143 @@
+"""Test clips made with PyAV (a window panning over a skimage photo, AAC sine audio), and killing `revive`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from skimage import data
+
+AUDIO_RATE = 44100
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pan_frames(
+    count: int, size: tuple[int, int] = (96, 64), photo: str = "astronaut", step: tuple[int, int] = (2, 1)
+) -> list[np.ndarray]:
+    """`count` RGB frames of `size` (width, height): a window moving `step` px per frame across the photo."""
+    width, height = size
+    image = getattr(data, photo)()
+    image = np.dstack([image] * 3) if image.ndim == 2 else image[..., :3]
+    scale = max((width + abs(step[0]) * count) / image.shape[1], (height + abs(step[1]) * count) / image.shape[0])
+    image = cv2.resize(image, None, fx=max(scale, 0.5), fy=max(scale, 0.5), interpolation=cv2.INTER_AREA)
+    return [
+        np.ascontiguousarray(image[i * step[1] : i * step[1] + height, i * step[0] : i * step[0] + width])
+        for i in range(count)
+    ]
+
+
+def to_gray(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Black-and-white copies (three equal channels)."""
+    return [np.repeat(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2) for frame in frames]
+
+
+def age(frames: Sequence[np.ndarray], seed: int = 0, grain: float = 12.0, exposure: float = 0.12) -> list[np.ndarray]:
+    """Old-film look: per-frame exposure flicker and fresh grain on every frame."""
+    rng = np.random.default_rng(seed)
+    aged = []
+    for frame in frames:
+        gain = 1.0 + rng.uniform(-exposure, exposure)
+        noisy = frame.astype(np.float32) * gain + rng.normal(0.0, grain, frame.shape[:2])[..., None]
+        aged.append(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
+    return aged
+
+
+def write_clip(
+    path: Path,
+    frames: Sequence[np.ndarray],
+    *,
+    fps: int = 24,
+    audio: bool = True,
+    rotation: int | None = None,
+    pts: Sequence[int] | None = None,
+    faststart: bool = False,
+) -> Path:
+    """Encode `frames` (RGB) as H.264 (4:4:4 when a side is odd) in `path`, with a 440 Hz AAC track if `audio`.
+
+    `pts` (in 1/fps/100 units) gives variable frame timing; `rotation` adds a display matrix; `faststart`
+    puts the MP4 index first.
+    """
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w", options={"movflags": "+faststart"} if faststart else {}) as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        video.codec_context.time_base = Fraction(1, fps * 100)
+        if rotation is not None:
+            video.set_display_rotation(rotation)
+        sound = container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio else None
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i * 100 if pts is None else pts[i]
+            frame.time_base = Fraction(1, fps * 100)
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        if sound is not None:
+            duration = (len(frames) * 100 if pts is None else pts[-1] + 100) / (fps * 100)
+            samples = np.sin(2 * np.pi * 440 * np.arange(round(duration * AUDIO_RATE)) / AUDIO_RATE)
+            for start in range(0, len(samples), 1024):
+                chunk = (0.3 * samples[start : start + 1024]).astype(np.float32)[None]
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = AUDIO_RATE, start
+                container.mux(sound.encode(frame))
+            container.mux(sound.encode())
+    return path
+
+
+def read_clip(path: Path) -> tuple[list[np.ndarray], list[float], list[bytes], Fraction | None]:
+    """Decoded RGB frames, their times in seconds, the raw bytes of the audio packets, and the video rate."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames, times = [], []
+        for frame in container.decode(stream):
+            frames.append(frame.to_ndarray(format="rgb24"))
+            times.append(float(frame.time))
+        rate = stream.average_rate
+    with av.open(str(path)) as container:
+        audio = [bytes(p) for s in container.streams.audio for p in container.demux(s) if p.dts is not None]
+    return frames, times, audio, rate
+
+
+def revive(*args: object) -> subprocess.CompletedProcess[str]:
+    """`revive ARGS` in a subprocess, with its output captured."""
+    command = [sys.executable, "-m", "restore.cli", *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+# Run in a child process: `revive` with a model slowed down by `delay` seconds per batch (argv[1]), so that
+# a kill lands while frames are still being processed.
+_SLOW_REVIVE = """
+import sys, time
+from restore.pipeline import Restorer
+from restore.cli import main
+delay, process_batch = float(sys.argv[1]), Restorer.process_batch
+Restorer.process_batch = lambda self, *args, **kwargs: time.sleep(delay) or process_batch(self, *args, **kwargs)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def kill_midway(args: Sequence[object], progress: Callable[[], int], at: int, delay: float = 0.03) -> None:
+    """Start `revive ARGS` (slowed down) and SIGKILL it as soon as `progress()` reaches `at`."""
+    command = [sys.executable, "-c", _SLOW_REVIVE, str(delay), *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as child:
+        deadline = time.monotonic() + 60
+        while progress() < at:
+            if child.poll() is not None:
+                raise AssertionError(f"revive ended (status {child.returncode}) before the kill: {child.stderr.read()}")
+            if time.monotonic() > deadline:
+                child.kill()
+                raise AssertionError("revive made no progress")
+            time.sleep(0.002)
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait() == -signal.SIGKILL
