@@ -8,13 +8,18 @@ import sys
 from collections.abc import Callable, Sequence
 
 from restore import __version__
-from restore.commands import photo
+from restore.commands import frames, photo, serve, video
 from restore.commands.common import PROG, UsageError
 
 AddParser = Callable[[argparse._SubParsersAction], argparse.ArgumentParser]
 
 # One entry per subcommand, in --help order; see restore/commands/__init__.py for the contract.
-COMMANDS: list[AddParser] = [photo.add_parser]
+COMMANDS: list[AddParser] = [
+    photo.add_parser,
+    video.add_parser,
+    frames.add_parser,
+    serve.add_parser,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,471 @@
+"""The web UI: a Gradio app with Photo, Batch and Video tabs over one shared Restorer.
+
+Only `revive serve` (and app.py) import this module; `import restore` never imports gradio. Results are
+written into a per-app work folder (WebSettings.work_dir), and job folders older than
+WebSettings.keep_results_s are removed as new jobs start; gradio's own copies of them, and the uploads,
+are aged out by gradio's delete_cache on the same schedule.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from gradio.components import Component
+from gradio.utils import get_upload_folder
+
+from restore.color import is_grayscale, shrink
+from restore.errors import ImageError, ReviveError
+from restore.io_image import IMAGE_EXTENSIONS, LoadedImage, load_image, save_png_atomic
+from restore.manifest import ModelSpec
+from restore.pipeline import COLORIZE_MODES, DEFAULT_RENDER_SIZE, Restorer
+from restore.web_examples import write_examples
+
+PREVIEW_SIDE = 2048  # longest side of the before/after slider's images; the PNG download is full size
+CONCURRENCY_ID = "models"  # one limit shared by every event that runs the models
+# System fonts only: the default theme's web fonts would make the page reach out to the network.
+THEME_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
+THEME_MONO_FONTS = ["ui-monospace", "Consolas", "monospace"]
+CSS = "#revive-header { text-align: center; }"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How the server runs: address, upload limits, queue and where results go (see `revive serve --help`)."""
+
+    work_dir: Path
+    host: str
+    port: int
+    share: bool
+    max_file_size_mb: float
+    max_pixels: int
+    concurrency: int
+    queue_size: int
+    max_batch: int = 50
+    keep_results_s: int = 3600
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to do to each photo or frame; None means the model's (or the Restorer's) default."""
+
+    restore: bool = True
+    colorize: str = "auto"
+    render_size: int | None = None
+    temperature: float | None = None
+    tile: int | None = None
+
+
+class Jobs:
+    """The work behind the three tabs, independent of the page layout (and testable without a server)."""
+
+    def __init__(self, restorer: Restorer, settings: WebSettings) -> None:
+        self.restorer = restorer
+        self.settings = settings
+        self.results = settings.work_dir / "results"
+        self.results.mkdir(parents=True, exist_ok=True)
+
+    def photo(
+        self,
+        photo: str | dict[str, Any] | None,
+        colorize: str = "auto",
+        restore: bool = True,
+        render_size: float | None = None,
+        temperature: float | None = None,
+        tile: float | None = None,
+    ) -> tuple[tuple[np.ndarray, np.ndarray], str, str]:
+        """Restore one photo: (before, after) previews for the slider, the PNG's path, a summary line.
+
+        `photo` is gr.Image's raw upload ({"path": ...}, or the path): the event skips gr.Image's
+        preprocessing, which would open the file with Pillow and fail on a bad upload with a generic
+        error, so that load_image decodes it with Revive's pixel limit and one-line messages.
+        """
+        photo = _uploaded_path(photo)
+        if not photo:
+            raise refuse("Upload a photo first (drop it on the box, paste it, or click to browse).")
+        options = self.options(colorize, restore, render_size, temperature, tile)
+        start = time.perf_counter()
+        with user_errors():
+            image = load_image(photo, max_pixels=self.settings.max_pixels)
+            rgb, coloured = self._process(image, options)
+            out = self.job_dir() / f"{Path(photo).stem}-revived.png"
+            save_png_atomic(out, rgb, image.alpha)
+        seconds = time.perf_counter() - start
+        height, width = rgb.shape[:2]
+        summary = (
+            f"**Done in {seconds:.2f} s** on {self.device_name()}: {width}x{height} px, "
+            f"{'restored' if options.restore else 'not restored'}, {'colourized' if coloured else 'colours kept'}."
+        )
+        return (shrink(image.rgb, PREVIEW_SIDE), shrink(rgb, PREVIEW_SIDE)), str(out), summary
+
+    def batch(
+        self,
+        photos: list[str] | None,
+        colorize: str = "auto",
+        restore: bool = True,
+        render_size: float | None = None,
+        temperature: float | None = None,
+        tile: float | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio's way of asking for a progress bar)
+    ) -> tuple[list[tuple[str, str]], str, str]:
+        """Restore several photos: gallery items, a zip of the PNGs, and a summary naming any failures.
+
+        A photo that cannot be read is reported and skipped; the call fails only if none can be read.
+        """
+        if not photos:
+            raise refuse("Upload one or more photos first.")
+        if len(photos) > self.settings.max_batch:
+            raise refuse(f"{len(photos)} photos is more than this server takes at once ({self.settings.max_batch}).")
+        options = self.options(colorize, restore, render_size, temperature, tile)
+        job, start = self.job_dir(), time.perf_counter()
+        done: list[tuple[str, str]] = []
+        failed: list[str] = []
+        names: set[str] = set()
+        for photo in progress.tqdm(photos, desc="Photos", unit="photo"):
+            try:
+                with user_errors():
+                    image = load_image(photo, max_pixels=self.settings.max_pixels)
+                    rgb, _ = self._process(image, options)
+                    out = job / _unique(f"{Path(photo).stem}.png", names)
+                    save_png_atomic(out, rgb, image.alpha)
+            except gr.Error as exc:
+                failed.append(exc.message)
+                continue
+            done.append((str(out), Path(photo).name))
+        if not done:
+            raise refuse("None of the photos could be read. " + " ".join(failed))
+        archive = job / "revive-results.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
+            for path, _ in done:
+                zf.write(path, Path(path).name)
+        summary = f"**{len(done)} of {len(photos)} photos done in {time.perf_counter() - start:.1f} s.**"
+        if failed:
+            summary += " Skipped: " + "; ".join(f"`{line}`" for line in failed)
+        return done, str(archive), summary
+
+    def video(
+        self,
+        video: str | None,
+        colorize: str = "auto",
+        restore: bool = True,
+        render_size: float | None = None,
+        temperature: float | None = None,
+        tile: float | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[str, str, str]:
+        """Restore a video (sound kept): the H.264 mp4 for the player, the same file to download, a summary."""
+        from restore.video import process_video  # PyAV and the video pipeline load with the first video
+
+        if not video:
+            raise refuse("Upload a video first.")
+        options = self.options(colorize, restore, render_size, temperature, tile)
+        out = self.job_dir() / f"{Path(video).stem}-revived.mp4"
+        start = time.perf_counter()
+        progress(0, desc="Reading the video")
+        with user_errors():
+            report = process_video(video, out, self.restorer, options, progress=_frame_reporter(progress))
+        summary = (
+            f"**Done in {time.perf_counter() - start:.1f} s** on {self.device_name()}: {report.frames} frames, "
+            f"{'restored' if options.restore else 'not restored'}, "
+            f"{'colourized' if report.colourized else 'colours kept'}, sound kept."
+        )
+        return str(out), str(out), summary
+
+    def options(
+        self, colorize: str, restore: bool, render_size: float | None, temperature: float | None, tile: float | None
+    ) -> Options:
+        """Check the page's settings (as sent, unchecked by gradio) and turn them into Options."""
+        if colorize not in COLORIZE_MODES:
+            raise refuse(f"colorize must be one of {', '.join(COLORIZE_MODES)}, not {colorize!r}.")
+        if not restore and colorize == "never":
+            raise refuse("Nothing to do: turn on restoring, or set colourize to auto or always.")
+        has_temperature = self.restorer.manifest.model("colorize").temperature is not None
+        try:
+            options = Options(
+                restore=bool(restore),
+                colorize=colorize,
+                render_size=int(render_size) if render_size else None,
+                temperature=float(temperature) if temperature and has_temperature else None,
+                tile=int(tile) if tile is not None else None,
+            )
+        except (TypeError, ValueError):
+            raise refuse("render_size, temperature and tile must be numbers.") from None
+        if (options.render_size or 1) < 1 or (options.tile or 0) < 0:
+            raise refuse("render_size must be > 0 and tile >= 0.")
+        return options
+
+    def job_dir(self) -> Path:
+        """A new folder for one job's results; job folders older than keep_results_s are removed first."""
+        cutoff = time.time() - self.settings.keep_results_s
+        for old in self.results.iterdir():
+            with suppress(FileNotFoundError):  # another job's sweep got there first
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=self.results))
+
+    def device_name(self) -> str:
+        """The device the models run on, for the summaries."""
+        return "GPU (CUDA)" if self.restorer.device_used == "cuda" else "CPU"
+
+    def _process(self, image: LoadedImage, options: Options) -> tuple[np.ndarray, bool]:
+        """Run the models on one decoded photo; returns (RGB, whether it was colourized)."""
+        colourize = options.colorize == "always" or (options.colorize == "auto" and is_grayscale(image.rgb))
+        rgb = self.restorer.process(
+            image.rgb,
+            restore=options.restore,
+            colorize="always" if colourize else "never",
+            render_size=options.render_size,
+            temperature=options.temperature,
+            tile=options.tile,
+        )
+        return rgb, colourize
+
+
+def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
+    """The Gradio app: Photo, Batch and Video tabs, queued so that at most settings.concurrency jobs
+    run the models at once. Examples are written into settings.work_dir."""
+    jobs = Jobs(restorer, settings)
+    colorize_spec = restorer.manifest.model("colorize")
+    run = {"concurrency_limit": settings.concurrency, "concurrency_id": CONCURRENCY_ID}
+
+    def options() -> list[Component]:
+        return _option_controls(restorer, colorize_spec)
+
+    with gr.Blocks(
+        title="Revive: restore old photos",
+        analytics_enabled=False,
+        delete_cache=(max(60, settings.keep_results_s // 4), settings.keep_results_s),
+    ) as demo:
+        gr.Markdown(
+            "# Revive\nRestores old photos and film (scratches, dust, grain, fading) and colourizes "
+            "black-and-white ones. Everything runs on this server; nothing is sent elsewhere.",
+            elem_id="revive-header",
+        )
+        photo = _job_tab(
+            "Photo",
+            lambda: gr.Image(
+                type="filepath",
+                image_mode=None,
+                sources=["upload", "clipboard"],
+                label="Old photo (drop, paste or click to upload)",
+                elem_id="photo-input",
+            ),
+            options,
+            "Restore",
+            lambda: [
+                gr.ImageSlider(
+                    label="Before / after (drag the handle)", format="png", interactive=False, elem_id="photo-slider"
+                ),
+                gr.File(label="Result: lossless PNG, full resolution", elem_id="photo-file"),
+            ],
+        )
+        # preprocess=False: Jobs.photo decodes the upload itself (see its docstring).
+        run_photo = {"fn": jobs.photo, "inputs": photo.inputs, "outputs": photo.outputs, "preprocess": False, **run}
+        photo.button.click(api_name="restore_photo", show_progress_on=photo.outputs[0], **run_photo)
+        examples = write_examples(settings.work_dir / "examples")
+        if examples:
+            with photo.tab:
+                gallery = gr.Examples(
+                    [[str(path)] for path, _ in examples],
+                    inputs=photo.inputs[:1],
+                    label="Try an example: " + ", ".join(label for _, label in examples) + " (one click restores it)",
+                    elem_id="photo-examples",
+                )
+            gallery.load_input_event.then(api_visibility="private", **run_photo)
+        batch = _job_tab(
+            "Batch",
+            lambda: gr.File(
+                file_count="multiple",
+                file_types=sorted(IMAGE_EXTENSIONS),
+                label=f"Photos (up to {settings.max_batch})",
+                elem_id="batch-input",
+            ),
+            options,
+            "Restore all",
+            lambda: [
+                gr.Gallery(label="Results", columns=3, elem_id="batch-gallery"),
+                gr.File(label="All results (zip of PNGs)", elem_id="batch-zip"),
+            ],
+        )
+        batch.button.click(
+            jobs.batch, batch.inputs, batch.outputs, api_name="restore_batch", show_progress_on=batch.outputs[0], **run
+        )
+        video = _job_tab(
+            "Video",
+            lambda: gr.Video(sources=["upload"], label="Old film (sound is kept)", elem_id="video-input"),
+            options,
+            "Restore video",
+            lambda: [
+                gr.Video(label="Result (H.264 mp4)", interactive=False, elem_id="video-output"),
+                gr.File(label="Download the mp4", elem_id="video-file"),
+            ],
+        )
+        video.button.click(
+            jobs.video, video.inputs, video.outputs, api_name="restore_video", show_progress_on=video.outputs[0], **run
+        )
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
+    return demo
+
+
+@dataclass(frozen=True)
+class _JobTab:
+    """One tab's parts, for wiring its button."""
+
+    tab: gr.Tab
+    inputs: list[Component]  # the upload, then the option controls: the job's arguments, in order
+    button: gr.Button
+    outputs: list[Component]  # what make_outputs made, then the summary
+
+
+def _job_tab(
+    title: str,
+    make_input: Callable[[], Component],
+    make_options: Callable[[], list[Component]],
+    button_label: str,
+    make_outputs: Callable[[], list[Component]],
+) -> _JobTab:
+    """A tab with the upload, options and button on the left and the results and a summary on the right.
+
+    Element ids are "<title>-run" and "<title>-summary" (lower case), for the browser tests."""
+    key = title.lower()
+    with gr.Tab(title, id=key) as tab, gr.Row(equal_height=False):
+        with gr.Column():
+            inputs = [make_input(), *make_options()]
+            button = gr.Button(button_label, variant="primary", elem_id=f"{key}-run")
+        with gr.Column():
+            outputs = [*make_outputs(), gr.Markdown(label="summary", elem_id=f"{key}-summary")]
+    return _JobTab(tab, inputs, button, outputs)
+
+
+def launch(demo: gr.Blocks, settings: WebSettings) -> None:
+    """Serve `demo` until interrupted. Only gradio's cache (the app's results and uploads) is served:
+    allowed_paths stays empty."""
+    demo.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        share=settings.share,
+        max_file_size=int(settings.max_file_size_mb * 1024 * 1024),
+        theme=gr.themes.Default(font=THEME_FONTS, font_mono=THEME_MONO_FONTS),
+        css=CSS,
+        footer_links=["api", "settings"],
+        ssr_mode=False,
+        mcp_server=False,
+    )
+
+
+def refuse(message: str) -> gr.Error:
+    """A gr.Error for a user's mistake: shown in the page, and no traceback in the server's log."""
+    return gr.Error(message, print_exception=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors an upload or a setting can cause into gr.Error: one line in the page, no traceback."""
+    try:
+        yield
+    except ImageError as exc:
+        raise refuse(f"{Path(exc.path).name}: {exc.reason}") from None
+    except (ReviveError, ValueError) as exc:
+        raise refuse(str(exc)) from None
+    except MemoryError:
+        raise refuse("Not enough memory for this file: try a smaller one, or a smaller tile size.") from None
+
+
+def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Component]:
+    """colorize, restore, render_size, temperature and tile controls, in the handlers' argument order."""
+    temperature = colorize_spec.temperature
+    low, high = temperature.range if temperature is not None and temperature.range else (0.05, 1.0)
+    multiple = restorer.manifest.model("restore").size_multiple
+    colorize = gr.Radio(
+        list(COLORIZE_MODES),
+        value="auto",
+        label="Colourize",
+        info="auto: only black-and-white and toned photos; colour photos keep their colours",
+    )
+    restore = gr.Checkbox(value=True, label="Repair damage (scratches, dust, grain, fading)")
+    render_size = gr.Slider(
+        64,
+        2048,
+        value=colorize_spec.render_size or DEFAULT_RENDER_SIZE,
+        step=16,
+        label="Colour render size (px)",
+        info="longest side the colour model sees; colour is smooth, so it is upsampled",
+    )
+    with gr.Accordion("Fine controls", open=False):
+        vibrance = gr.Slider(
+            low,
+            high,
+            value=temperature.default if temperature is not None and temperature.default else low,
+            step=0.01,
+            label="Vibrance (colour temperature)",
+            info="lower = more vivid colour, 1.0 = safest and dullest",
+            visible=temperature is not None,
+        )
+        tile = gr.Slider(
+            0,
+            2048,
+            value=restorer.tile,
+            step=multiple,
+            label="Tile size (px)",
+            info="large photos are repaired in tiles of this size to bound memory; 0 = whole photo at once",
+        )
+    return [colorize, restore, render_size, vibrance, tile]
+
+
+def _uploaded_path(value: str | dict[str, Any] | None) -> str | None:
+    """The path in a raw upload value, which must lie in gradio's upload folder.
+
+    Gradio checks that for file values marked as such, but gr.Image's data model also accepts a bare
+    {"path": ...} from an API client; without this check any image on the server could be asked for.
+    """
+    path = value.get("path") if isinstance(value, dict) else value
+    if not path:
+        return None
+    if not Path(path).resolve().is_relative_to(Path(get_upload_folder()).resolve()):
+        raise refuse("Only uploaded files can be restored.")
+    return path
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """`name`, or `stem-2.png`, `stem-3.png`... if already in `taken` (which it is added to)."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}{suffix}"
+    taken.add(candidate)
+    return candidate
+
+
+def _frame_reporter(progress: gr.Progress) -> Callable[[int, int | None], None]:
+    """A progress(done, total) callback for the video pipeline that shows frames done and the time left.
+
+    The pipeline calls it from its writer thread, where gradio's per-request context (which tells
+    gr.Progress which request to update) is unset, so each call runs in a copy of this thread's context.
+    """
+    start, context = time.perf_counter(), contextvars.copy_context()
+
+    def show(done: int, total: int | None) -> None:
+        left = (time.perf_counter() - start) / done * (total - done) if total and done else None
+        desc = "Frames" if left is None else f"Frames ({_duration(left)} left)"
+        progress((done, total), desc=desc, unit="frames")
+
+    def report(done: int, total: int | None) -> None:
+        context.copy().run(show, done, total)
+
+    return report
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
