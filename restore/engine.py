@@ -80,6 +80,8 @@ def cpu_model(spec: ModelSpec) -> ModelSpec:
 
 def _create_session(spec: ModelSpec, device: str) -> Any:
     """An InferenceSession on the providers `device` asks for; see OnnxModel."""
+    # ONNX Runtime 1.31 looks up a telemetry host at start-up; nothing may reach the network at run time.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime as ort  # imported here so that `import restore` stays light
 
     ort.set_default_logger_severity(_ORT_FATAL_ONLY)  # a failing CUDA provider is reported below instead

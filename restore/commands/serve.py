@@ -83,9 +83,8 @@ def run(args: argparse.Namespace) -> int:
     """Load the models, then serve until interrupted. Returns the exit status."""
     if args.device not in DEVICES:
         raise UsageError(f"REVIVE_DEVICE must be one of {', '.join(DEVICES)}, not {args.device!r}")
-    # Nothing may reach the network: ONNX Runtime (1.29+ on Linux) sends usage telemetry unless this is
-    # set before it starts, and gradio checks for updates and sends analytics unless told not to.
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    # Nothing may reach the network: gradio checks for updates and sends analytics unless told not to
+    # (ONNX Runtime's telemetry is switched off where the engine imports it).
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     restorer = make_restorer(args)
     try:
