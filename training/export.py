@@ -211,6 +211,8 @@ def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, comman
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format": 1, "models": {}}
     previous = manifest["models"].get(task, {})
     entry["metrics"] = previous.get("metrics", {}) if previous.get("sha256") == entry["sha256"] else {}
+    if previous.get("sha256") != entry["sha256"]:
+        previous.pop("variants", None)  # made from the old model (e.g. its cpu-int8): re-make them
     manifest["models"][task] = {**previous, **entry}
     write_json_atomic(manifest, manifest_path)
     return entry

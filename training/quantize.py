@@ -1,0 +1,167 @@
+"""Static int8 (QDQ) variants of exported models, for ONNX Runtime on the CPU.
+
+    python -m training.quantize --weights weights/ --calibration photos/ --out weights-int8/
+
+Per task: `quant_pre_process` (shape inference and ORT's basic graph optimizations), then `quantize_static`
+in QDQ format with per-channel int8 weights, the activations calibrated on `--samples` random training crops of
+the photos in --calibration, made as training makes its inputs from the model's own training config (crop size
+and scale; restore: degraded with the config's preset; colorize: L* of the gray degraded crop). The decoding
+tail after the last convolution stays fp32: restore's residual add and clamp; colorize's temperature, softmax,
+annealed mean and upsampling.
+
+Writes OUT/<task>.int8.onnx for each task and OUT/quantize.json (settings and calibration). Whether a variant
+ships is measured, not assumed: `python -m benchmarks.int8` applies the rule (at least 1.8x faster, at most
+0.3 dB less PSNR); then `--register` lists the models as `cpu-int8` variants in the weights manifest, and the
+engine runs them on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from restore.manifest import CPU_VARIANT
+from training.config import resolve
+from training.data import list_images, make_pair, random_crop, read_rgb
+from training.degradations import PRESETS
+from training.export import sha256, write_json_atomic
+
+ACTIVATION_TYPES = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
+METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}
+
+
+def calibration_feeds(
+    entry: dict[str, Any], photos: list[Path], samples: int, seed: int = 0
+) -> Iterator[dict[str, np.ndarray]]:
+    """`samples` model feeds (batch of one) made from random crops of `photos` as training makes its inputs."""
+    task = entry["task"]
+    config = resolve(task, overrides=[entry.get("training", {}).get("config", {})])  # task defaults if absent
+    rng = np.random.default_rng(seed)
+    image_name = next(name for name, spec in entry["inputs"].items() if "layout" in spec)
+    temperature = entry["inputs"].get("temperature")
+    for _ in range(samples):
+        photo = read_rgb(photos[rng.integers(len(photos))])
+        crop = random_crop(photo, config.crop, tuple(config.crop_scale), rng)
+        x, _ = make_pair(crop, task, PRESETS[config.degradation], rng)
+        feed = {image_name: x.numpy()[None]}
+        if temperature is not None:
+            feed["temperature"] = np.array([temperature["default"]], np.float32)
+        yield feed
+
+
+class _Feeds(CalibrationDataReader):
+    def __init__(self, feeds: Iterator[dict[str, np.ndarray]]):
+        self._feeds = feeds
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+def decoding_tail(model: onnx.ModelProto) -> list[str]:
+    """Names of the nodes fed, directly or not, by the last convolution: the part that stays fp32."""
+    nodes = model.graph.node
+    last_conv = max(i for i, node in enumerate(nodes) if node.op_type == "Conv")
+    tainted = set(nodes[last_conv].output)
+    tail = []
+    for node in nodes[last_conv + 1 :]:  # ONNX graphs are topologically sorted
+        if tainted.intersection(node.input):
+            tainted.update(node.output)
+            tail.append(node.name)
+    return tail
+
+
+def quantize_model(
+    source: Path,
+    target: Path,
+    feeds: Iterator[dict[str, np.ndarray]],
+    *,
+    activations: str = "uint8",
+    method: str = "minmax",
+    op_types: list[str] | None = None,
+) -> dict[str, Any]:
+    """Write the QDQ int8 model of `source` to `target`; returns the settings used."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)  # ONNX shape inference suffices
+        model = onnx.load(str(prepared))
+        for i, node in enumerate(model.graph.node):
+            node.name = node.name or f"{node.op_type}_{i}"  # exclusions go by node name
+        onnx.save(model, str(prepared))
+        excluded = decoding_tail(model)
+        quantize_static(
+            str(prepared),
+            str(target),
+            _Feeds(feeds),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=ACTIVATION_TYPES[activations],
+            weight_type=QuantType.QInt8,
+            calibrate_method=METHODS[method],
+            op_types_to_quantize=op_types,
+            nodes_to_exclude=excluded,
+        )
+    return {"activations": activations, "weights": "int8 per channel", "method": method, "fp32_nodes": excluded}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", type=Path, required=True, help="folder with manifest.json and the fp32 models")
+    parser.add_argument("--calibration", type=Path, required=True, help="folder of photos (training photos)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the int8 models")
+    parser.add_argument("--tasks", nargs="+", default=["restore", "colorize"], choices=["restore", "colorize"])
+    parser.add_argument("--samples", type=int, default=64, help="calibration crops per task")
+    parser.add_argument("--activations", choices=sorted(ACTIVATION_TYPES), default="uint8")
+    parser.add_argument("--method", choices=sorted(METHODS), default="minmax", help="activation range calibration")
+    parser.add_argument("--conv-only", action="store_true", help="quantize convolutions only (else every op ORT can)")
+    parser.add_argument(
+        "--register",
+        action="store_true",
+        help=f"list the models in --weights/manifest.json as the '{CPU_VARIANT}' variants, which the engine then "
+        "runs on the CPU (only after benchmarks.int8 says they ship; --out must be inside --weights)",
+    )
+    args = parser.parse_args(argv)
+    manifest = json.loads((args.weights / "manifest.json").read_text())
+    if args.register and not args.out.resolve().is_relative_to(args.weights.resolve()):
+        parser.error("--register needs --out inside --weights (manifest paths are relative to its folder)")
+    photos = list_images(args.calibration)
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = {}
+    for task in args.tasks:
+        entry = manifest["models"][task]
+        target = args.out / f"{Path(entry['file']).stem}.int8.onnx"
+        settings = quantize_model(
+            args.weights / entry["file"],
+            target,
+            calibration_feeds(entry, photos, args.samples),
+            activations=args.activations,
+            method=args.method,
+            op_types=["Conv"] if args.conv_only else None,
+        )
+        record[task] = {"file": target.name, "source_sha256": entry["sha256"], "samples": args.samples, **settings}
+        print(f"{task}: {target} ({len(settings['fp32_nodes'])} tail nodes kept fp32)")
+        if args.register:
+            file = target.resolve().relative_to(args.weights.resolve()).as_posix()
+            entry.setdefault("variants", {})[CPU_VARIANT] = {"file": file, "sha256": sha256(target)}
+    (args.out / "quantize.json").write_text(json.dumps({"calibration": str(args.calibration), **record}, indent=2))
+    if args.register:
+        write_json_atomic(manifest, args.weights / "manifest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
