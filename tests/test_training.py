@@ -66,14 +66,16 @@ def test_few_iterations_of_each_loss_train_and_checkpoint(photo_folder, tmp_path
     assert any((tmp_path / "run" / "tb").iterdir())
 
 
-@pytest.mark.parametrize("task", ["restore", "colorize"])
-def test_resume_continues_exactly(photo_folder, tmp_path, task):
-    straight = Trainer(tiny_config(task, photo_folder, tmp_path / "straight"))
+@pytest.mark.parametrize(
+    ("task", "loss"), [("colorize", "wgan-gp")] + [("restore", loss) for loss in ADVERSARIAL_LOSSES]
+)
+def test_resume_continues_exactly(photo_folder, tmp_path, task, loss):
+    straight = Trainer(tiny_config(task, photo_folder, tmp_path / "straight", loss=loss))
     straight.fit()
 
-    interrupted = Trainer(tiny_config(task, photo_folder, tmp_path / "resumed", iters=3))
+    interrupted = Trainer(tiny_config(task, photo_folder, tmp_path / "resumed", iters=3, loss=loss))
     interrupted.fit()
-    resumed = Trainer(tiny_config(task, photo_folder, tmp_path / "resumed"), resume=True)
+    resumed = Trainer(tiny_config(task, photo_folder, tmp_path / "resumed", loss=loss), resume=True)
     assert resumed.step == 3
     resumed.fit()
 
