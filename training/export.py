@@ -203,6 +203,8 @@ def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, comman
     training = {
         "command": command,
         "iterations": state["step"],
+        "wall_time_h": round(state.get("wall_seconds", 0.0) / 3600, 2),
+        "hardware": state.get("hardware", ""),
         "parity_max_abs_error": error,
         **complexity(generator, task),
     }

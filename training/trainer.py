@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import platform
 import signal
 import time
 from pathlib import Path
@@ -67,6 +68,17 @@ def colour_prior(config: TrainConfig, run_dir: Path) -> np.ndarray:
     return distribution
 
 
+def hardware_description(ctx: distributed.Context) -> str:
+    """E.g. '1 x NVIDIA H100' or 'AMD EPYC 9R14 (2 threads)', for the model card."""
+    if ctx.device.type == "cuda":
+        return f"{ctx.world} x {torch.cuda.get_device_name(ctx.device)}"
+    model = platform.processor() or "CPU"
+    with contextlib.suppress(OSError, StopIteration):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    return f"{ctx.world} x {model} ({torch.get_num_threads()} threads)"
+
+
 def grad_norm(module: nn.Module) -> float:
     norms = [p.grad.detach().float().norm() for p in module.parameters() if p.grad is not None]
     return torch.stack(norms).norm().item() if norms else 0.0
@@ -110,6 +122,7 @@ class Trainer:
             self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=config.lr_d, betas=config.betas)
         self.step = 0
         self.samples = 0  # per-rank samples drawn from the data stream
+        self.wall_seconds = 0.0  # training time over all sessions, for the model card
         if resume:
             self._restore(checkpoint.load(self.last_path, device))
         self.dataset = PairDataset(
@@ -148,6 +161,8 @@ class Trainer:
             "step": self.step,
             "samples": self.samples,
             "torch_rng": torch.get_rng_state(),
+            "wall_seconds": self.wall_seconds,
+            "hardware": hardware_description(self.ctx),
             "config": to_dict(self.config),
         }
 
@@ -158,6 +173,7 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.step, self.samples = state["step"], state["samples"]
+        self.wall_seconds = state.get("wall_seconds", 0.0)
         torch.set_rng_state(state["torch_rng"].cpu())
 
     def save(self) -> None:
@@ -327,6 +343,7 @@ class Trainer:
                 started = time.perf_counter()
                 stats = self.train_step()
                 stats["speed/seconds_per_step"] = time.perf_counter() - started
+                self.wall_seconds += stats["speed/seconds_per_step"]
                 stats["lr/generator"] = self.opt_g.param_groups[0]["lr"]
                 stats["lr/critic"] = self.opt_d.param_groups[0]["lr"]
                 bar.update(1)
