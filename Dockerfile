@@ -1,6 +1,8 @@
 # Revive: web UI and CLI on ONNX Runtime (CUDA when the container gets a GPU, CPU otherwise).
 #   docker build -t revive .                      # serving image: no torch
 #   docker build -t revive-train --target train . # training image: torch + the training extras
+#   docker run --gpus all -p 7860:7860 revive     # the web UI on the GPU (README.md, "Docker and the GPU")
+#   docker run --gpus all -v "$PWD/photos:/data" revive revive photo /data -o /data/out   # a CLI command
 # onnxruntime-gpu from PyPI is built against CUDA 13 and cuDNN 9, hence this base image.
 ARG CUDA_IMAGE=nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04
 

@@ -101,6 +101,22 @@ def write_sample_photos(folder: Path) -> Path:
     return folder
 
 
+def pinned_weights(weights: str | Path, files: dict[str, str | Path], folder: Path) -> Path:
+    """Write into `folder` a copy of `weights`' manifest in which each task of `files` (task -> model file)
+    runs that file (by absolute path, with its sha256) and no model has variants, so that the engine runs
+    exactly these files on any device; return `folder`."""
+    from restore.manifest import MANIFEST_NAME, sha256_file
+
+    manifest = json.loads((Path(weights) / MANIFEST_NAME).read_text())
+    for task, entry in manifest["models"].items():
+        file = Path(files[task]) if task in files else Path(weights) / entry["file"]
+        entry.update(file=str(file.resolve()), sha256=sha256_file(file))
+        entry.pop("variants", None)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+    return folder
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """'2048x1536' -> (height 1536, width 2048): sizes are written width x height."""
     width, _, height = text.lower().partition("x")

@@ -20,7 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import Result, base_parser, isolated, markdown_table, report, timed, write_sample_photos
+from benchmarks.common import (
+    Result,
+    base_parser,
+    isolated,
+    markdown_table,
+    pinned_weights,
+    report,
+    timed,
+    write_sample_photos,
+)
 
 SHAPES = {"restore": (512, 512), "colorize": (384, 512)}  # (height, width): a tile; the render size
 MIN_SPEEDUP = 1.8
@@ -33,7 +42,7 @@ def model_speed(weights: str, task: str, model: str, height: int, width: int, re
     from restore.manifest import load_manifest, sha256_file
 
     spec = load_manifest(weights).model(task)
-    spec = dataclasses.replace(spec, path=Path(model), sha256=sha256_file(Path(model)), cpu_variant=None)
+    spec = dataclasses.replace(spec, path=Path(model), sha256=sha256_file(Path(model)), variants=())
     onnx_model = OnnxModel(spec, "cpu")
     rng = np.random.default_rng(0)
     if task == "restore":
@@ -50,17 +59,12 @@ def model_speed(weights: str, task: str, model: str, height: int, width: int, re
 
 def model_quality(weights: str, task: str, model: str, data: str, limit: int) -> Result:
     """Mean PSNR (dB) of `model` for `task` with training.evaluate's protocol on the photos in `data`."""
-    from restore.manifest import sha256_file
     from restore.pipeline import Restorer
     from training.data import list_images
     from training.evaluate import evaluate_colorize, evaluate_restore, summarize
 
-    manifest = json.loads((Path(weights) / "manifest.json").read_text())
-    entry = {**manifest["models"][task], "file": str(Path(model).resolve()), "sha256": sha256_file(Path(model))}
-    entry.pop("variants", None)  # this model, not a variant listed for the CPU
     with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "manifest.json").write_text(json.dumps({**manifest, "models": {task: entry}}))
-        restorer = Restorer(folder, device="cpu")
+        restorer = Restorer(pinned_weights(weights, {task: model}, Path(folder)), device="cpu")
         images = list_images(Path(data))[:limit]
         if task == "restore":
             rows = evaluate_restore(restorer, images, "eval")

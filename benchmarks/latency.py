@@ -53,7 +53,6 @@ def ort_latency(weights: str, task: str, height: int, width: int, mode: str, rep
     """Seconds per image through restore's Restorer / OnnxModel on the CPU (see the module docstring), and the
     model file that ran (the manifest's cpu-int8 variant when it lists one)."""
     from restore.color import rgb_to_lab
-    from restore.engine import cpu_model
     from restore.pipeline import Restorer
 
     restorer = Restorer(weights, device="cpu", **({"tile": 0} if mode == "untiled" else {}))
@@ -75,7 +74,7 @@ def ort_latency(weights: str, task: str, height: int, width: int, mode: str, rep
         def run() -> Any:
             return model.run_image(lightness, feed)
 
-    return {**timed(run, repeats, warmup), "file": cpu_model(restorer.manifest.model(task)).path.name}
+    return {**timed(run, repeats, warmup), "file": restorer.model(task).path.name}
 
 
 def torch_generator(weights: str, task: str) -> Any:

@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the clip helpers the tests use
 TARGET_RATIO = 0.85
 
 
-def measure(weights: str, clip: str, batch: int, device: str, colorize: str, repeats: int, warmup: int) -> Result:
-    """Model-only and pipeline frames per second on `clip` (see the module docstring)."""
+def measure(
+    weights: str, clip: str, batch: int, device: str, colorize: str, repeats: int, warmup: int, tile: int = 512
+) -> Result:
+    """Model-only and pipeline frames per second on `clip` (see the module docstring); `tile` as `--tile`."""
     from types import SimpleNamespace
 
     from helpers_video import read_clip
@@ -34,7 +36,7 @@ def measure(weights: str, clip: str, batch: int, device: str, colorize: str, rep
     from restore.pipeline import Restorer
     from restore.video import process_video
 
-    restorer = Restorer(weights, device=device)
+    restorer = Restorer(weights, device=device, tile=tile)
     restorer.prepare(colorize=colorize)
     frames = read_clip(Path(clip))[0]
     options = SimpleNamespace(restore=True, colorize=colorize, render_size=None, temperature=None)
@@ -57,7 +59,8 @@ def measure(weights: str, clip: str, batch: int, device: str, colorize: str, rep
             run()
             times[name].append(time.perf_counter() - start)
     fps = {name: len(frames) / statistics.median(values) for name, values in times.items()}
-    return {"frames": len(frames), "device": restorer.device_used, "fps": fps, "times_s": times}
+    files = {task: restorer.model(task).path.name for task in ("restore", "colorize")[: 1 + (colorize != "never")]}
+    return {"frames": len(frames), "device": restorer.device_used, "files": files, "fps": fps, "times_s": times}
 
 
 def make_clip(video: Path | None, frames: int, size: str, folder: Path) -> Path:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
+import io
 import logging
 import os
-from dataclasses import replace
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from restore.errors import DeviceError, WeightsError, first_line
-from restore.manifest import CPU_VARIANT, ModelSpec
+from restore.manifest import DEVICE_VARIANTS, ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +32,8 @@ class OnnxModel:
     """One manifest model in an InferenceSession, on the device `device` resolves to.
 
     Raises WeightsError for a missing, modified or unloadable model file and DeviceError when
-    device="cuda" cannot start; "auto" falls back to the CPU with one logged warning.
+    device="cuda" cannot start; "auto" falls back to the CPU with one logged warning. The file that runs is
+    the model's own or its variant for the device in use (ModelSpec.for_device): `path`.
     """
 
     def __init__(self, spec: ModelSpec, device: str = "auto") -> None:
@@ -34,12 +41,14 @@ class OnnxModel:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
         spec.verify()
         self.spec = spec
-        self.session = _create_session(spec, device)
+        self.session, self.path = _create_session(spec, device)
         self.providers: list[str] = self.session.get_providers()
         self.device = "cuda" if self.providers[0] == CUDA_PROVIDER else "cpu"
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """Run the graph on NCHW `feeds` (tensor name -> array) and return its one output."""
+        if self.device == "cuda":
+            return run_bound(self.session, feeds, [self.spec.output.name], "cuda")[0]
         return self.session.run([self.spec.output.name], feeds)[0]
 
     def run_image(self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -53,6 +62,20 @@ class OnnxModel:
         batch = np.ascontiguousarray(padded.transpose(0, 3, 1, 2), dtype=np.float32)
         out = self.run({self.spec.image_input.name: batch, **(extra or {})})
         return np.ascontiguousarray(out[:, :, :height, :width].transpose(0, 2, 3, 1))
+
+
+def run_bound(session: Any, feeds: dict[str, np.ndarray], outputs: Sequence[str], device: str) -> list[np.ndarray]:
+    """session.run through an IO binding: each input is copied from its numpy array once, the `outputs` are
+    allocated by ONNX Runtime on `device` ("cuda", or "cpu" for the CPU provider) and copied back once at the
+    end, with no intermediate host copies. A binding per call, so that concurrent calls stay independent."""
+    binding = session.io_binding()
+    arrays = {name: np.ascontiguousarray(array) for name, array in feeds.items()}  # alive until the run ends
+    for name, array in arrays.items():
+        binding.bind_cpu_input(name, array)
+    for name in outputs:
+        binding.bind_output(name, device)
+    session.run_with_iobinding(binding)
+    return binding.copy_outputs_to_cpu()
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
@@ -69,17 +92,8 @@ def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
     return padded.reshape(height + pad_h, width + pad_w, *image.shape[2:])  # cv2 drops a 1-channel axis
 
 
-def cpu_model(spec: ModelSpec) -> ModelSpec:
-    """The model to run on the CPU: `spec` with its "cpu-int8" variant's file when the manifest lists one (a
-    variant ships only when it is at least 1.8x faster for at most 0.3 dB less PSNR), else `spec` itself."""
-    if spec.cpu_variant is None:
-        return spec
-    path, digest = spec.cpu_variant
-    return replace(spec, path=path, sha256=digest, cpu_variant=None)
-
-
-def _create_session(spec: ModelSpec, device: str) -> Any:
-    """An InferenceSession on the providers `device` asks for; see OnnxModel."""
+def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
+    """An InferenceSession on the providers `device` asks for, and the model file it runs; see OnnxModel."""
     # ONNX Runtime 1.31 looks up a telemetry host at start-up; nothing may reach the network at run time.
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime as ort  # imported here so that `import restore` stays light
@@ -92,17 +106,25 @@ def _create_session(spec: ModelSpec, device: str) -> Any:
     options.enable_mem_pattern = False
     options.log_severity_level = _ORT_ERRORS_ONLY
 
+    def model_for(on: str) -> ModelSpec:  # the model's variant for device `on`, checked, or the model itself
+        model = spec.for_device(on)
+        if model is not spec:
+            model.verify()
+        return model
+
+    def runs(model: ModelSpec, on: str) -> Path:
+        if model is not spec:
+            log.info("%s: running its %s variant, %s", spec.task, DEVICE_VARIANTS[on], model.path.name)
+        return model.path
+
     def session(model: ModelSpec, providers: list[str]) -> Any:
         # enable_fallback=0: ORT's own fallback prints banners to stdout; ours logs one line.
         return ort.InferenceSession(str(model.path), options, providers=providers, enable_fallback=0)
 
-    def cpu_session() -> Any:
-        model = cpu_model(spec)
-        if model is not spec:
-            model.verify()
-            log.info("%s: the CPU runs its %s variant, %s", spec.task, CPU_VARIANT, model.path.name)
+    def cpu_session() -> tuple[Any, Path]:
+        model = model_for("cpu")
         try:
-            return session(model, [CPU_PROVIDER])
+            return session(model, [CPU_PROVIDER]), runs(model, "cpu")
         except Exception as exc:  # ORT's error types derive directly from Exception
             raise WeightsError(f"{model.path}: onnxruntime cannot load this model ({first_line(exc)})") from None
 
@@ -115,16 +137,50 @@ def _create_session(spec: ModelSpec, device: str) -> Any:
                 "(Linux x86-64) or use --device cpu"
             )
         return cpu_session()
+    preload_cuda_libraries()
+    model = model_for("cuda")  # its variant (cuda-fp16) runs only if the session really gets CUDA
     try:
-        cuda_session = session(spec, [CUDA_PROVIDER, CPU_PROVIDER])
+        cuda_session = session(model, [CUDA_PROVIDER, CPU_PROVIDER])
     except Exception as exc:  # a provider failure, or a model that no provider can load
         reason = first_line(exc)
     else:
         if cuda_session.get_providers()[0] == CUDA_PROVIDER:
-            return cuda_session
-        reason = "no CUDA device, or its CUDA/cuDNN libraries are missing"
+            return cuda_session, runs(model, "cuda")
+        reason = _why_no_cuda()
     fallback = cpu_session()  # raises WeightsError first if the model itself is the problem
     if device == "cuda":
         raise DeviceError(f"--device cuda: CUDA could not start ({reason}); use --device auto or cpu")
     log.warning("CUDA could not start (%s); running on CPU", reason)
     return fallback
+
+
+def _why_no_cuda() -> str:
+    """Why ONNX Runtime quietly gave a CUDA session the CPU provider, as far as can be told cheaply."""
+    try:
+        ctypes.CDLL("libcuda.so.1")  # the driver's library, there only with an NVIDIA driver (Linux)
+    except OSError:
+        return "no NVIDIA driver: libcuda.so.1 not found"
+    return "no usable CUDA device, or the CUDA 13 / cuDNN 9 libraries are missing"
+
+
+@functools.cache
+def preload_cuda_libraries() -> None:
+    """Load the CUDA 13 and cuDNN 9 libraries that onnxruntime-gpu needs, once per process, before the first CUDA
+    session: `onnxruntime.preload_dlls()` finds those installed as pip wheels (site-packages/nvidia/cu13 and
+    nvidia/cudnn, from `pip install "onnxruntime-gpu[cuda,cudnn]" nvidia-cublas` or torch's CUDA wheels), which
+    the CUDA provider alone does not (they are on no loader path), then the system's. What it reports about
+    missing libraries goes to the debug log: the CUDA session that follows says whether CUDA starts."""
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)  # onnxruntime >= 1.21
+    if preload is None:
+        return
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            preload()
+        except Exception as exc:  # an unusable site-packages layout must not stop a CPU fallback
+            log.debug("onnxruntime.preload_dlls failed: %s", first_line(exc))
+    if printed.getvalue().strip():
+        log.debug("onnxruntime.preload_dlls: %s", printed.getvalue().strip())

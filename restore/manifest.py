@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,10 @@ from restore.errors import WeightsError
 
 MANIFEST_NAME = "manifest.json"
 SUPPORTED_FORMAT = 1
-# The one variant the engine runs (on the CPU, in place of the model); other variants are informational.
-CPU_VARIANT = "cpu-int8"
+# The variants the engine runs in place of a model's file, by the device the model runs on; any other variant
+# is informational.
+DEVICE_VARIANTS = {"cpu": "cpu-int8", "cuda": "cuda-fp16"}
+CPU_VARIANT, CUDA_VARIANT = DEVICE_VARIANTS["cpu"], DEVICE_VARIANTS["cuda"]
 # What the engine feeds and expects per task: (input channels, input range, output channels).
 _TASK_CONTRACT = {
     "restore": ("RGB", (0.0, 1.0), "RGB"),
@@ -35,6 +37,15 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A file of the same graph that the engine runs in place of the model's own on one device."""
+
+    name: str  # a value of DEVICE_VARIANTS
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One entry of the manifest's `models`; `path` is resolved against the manifest's folder."""
 
@@ -47,7 +58,16 @@ class ModelSpec:
     size_multiple: int = 1
     receptive_field: int = 0
     render_size: int | None = None
-    cpu_variant: tuple[Path, str] | None = None  # (path, sha256) of variants[CPU_VARIANT], run on the CPU
+    variants: tuple[Variant, ...] = ()  # the manifest's DEVICE_VARIANTS entries
+
+    def for_device(self, device: str) -> ModelSpec:
+        """The model to run on `device` ("cpu" or "cuda"): this spec with the file of its DEVICE_VARIANTS[device]
+        variant when the manifest lists one (each ships only when measured faster at a negligible loss; see
+        docs/manifest.md), else this spec itself."""
+        for variant in self.variants:
+            if variant.name == DEVICE_VARIANTS[device]:
+                return replace(self, path=variant.path, sha256=variant.sha256, variants=())
+        return self
 
     def verify(self) -> None:
         """Raise WeightsError unless the model file exists and matches the manifest's sha256."""
@@ -155,14 +175,12 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         size_multiple=size_multiple,
         receptive_field=int(entry.get("receptive_field", 0)),
         render_size=None if render_size is None else int(render_size),
-        cpu_variant=_parse_variant(entry.get("variants", {}).get(CPU_VARIANT), folder),
+        variants=tuple(
+            Variant(name, folder / variant["file"], str(variant["sha256"]).lower())
+            for name, variant in entry.get("variants", {}).items()
+            if name in DEVICE_VARIANTS.values()
+        ),
     )
-
-
-def _parse_variant(variant: dict[str, Any] | None, folder: Path) -> tuple[Path, str] | None:
-    if variant is None:
-        return None
-    return folder / variant["file"], str(variant["sha256"]).lower()
 
 
 def _parse_tensor(name: str, spec: dict[str, Any]) -> TensorSpec:

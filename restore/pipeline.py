@@ -67,11 +67,10 @@ class Restorer:
         """The loaded model for `task` ("restore" or "colorize"), loading it on first use."""
         with self._lock:
             if task not in self._models:
-                spec = self.manifest.model(task)
                 # Once "auto" has settled on a device, later models go straight to it.
-                device = self.device_used or self.device
-                self._models[task] = OnnxModel(spec, device)
-                log.info("%s model: %s on %s", task, spec.path.name, ", ".join(self._models[task].providers))
+                model = OnnxModel(self.manifest.model(task), self.device_used or self.device)
+                self._models[task] = model
+                log.info("%s model: %s on %s", task, model.path.name, ", ".join(model.providers))
             return self._models[task]
 
     @property

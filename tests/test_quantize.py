@@ -15,7 +15,7 @@ from skimage import data
 
 pytest.importorskip("torch")  # training.data builds torch tensors
 
-from restore.engine import OnnxModel, cpu_model  # noqa: E402
+from restore.engine import OnnxModel  # noqa: E402
 from restore.manifest import load_manifest, sha256_file  # noqa: E402
 from training import quantize  # noqa: E402
 
@@ -62,5 +62,5 @@ def test_register_lists_the_int8_models_as_cpu_variants(weights_dir: Path, tmp_p
     argv = ["--weights", str(weights), "--calibration", str(photos), "--out", str(weights / "int8")]
     assert quantize.main([*argv, "--samples", "2", "--tasks", "restore", "--register"]) == 0
     spec = load_manifest(weights).model("restore")
-    assert cpu_model(spec).path == weights / "int8" / "restore.int8.onnx"
+    assert spec.for_device("cpu").path == weights / "int8" / "restore.int8.onnx"
     assert OnnxModel(spec, "cpu").run_image(np.zeros((16, 16, 3), np.float32)).shape == (16, 16, 3)

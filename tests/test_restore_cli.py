@@ -102,6 +102,42 @@ def test_missing_inputs_and_weights_are_one_line_errors(weights_dir, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def _cuda_starts(weights_dir: Path) -> bool:
+    from restore.pipeline import Restorer
+
+    restorer = Restorer(weights_dir, device="auto")
+    restorer.prepare(colorize="never")
+    return restorer.device_used == "cuda"
+
+
+def test_device_auto_without_cuda_falls_back_in_one_line(weights_dir, tmp_path):
+    photo = tmp_path / "a.png"
+    Image.fromarray(data.camera()[::8, ::8]).save(photo)
+    result = revive("photo", photo, "-o", tmp_path / "out", "--weights", weights_dir, "--device", "auto", "-v")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "a.png").is_file()
+    fallbacks = [line for line in result.stderr.splitlines() if "CUDA could not start" in line]
+    if "revive: device: cpu" in result.stderr:  # both models, one line: the second goes straight to the CPU
+        assert len(fallbacks) == 1, result.stderr
+        assert re.fullmatch(r"revive: CUDA could not start \(.+\); running on CPU", fallbacks[0])
+    else:
+        assert not fallbacks
+    assert result.stdout == ""  # no ONNX Runtime banners
+    assert all(line.startswith("revive: ") for line in result.stderr.splitlines()), result.stderr
+
+
+def test_device_cuda_without_cuda_is_a_one_line_error(weights_dir, tmp_path):
+    if _cuda_starts(weights_dir):
+        pytest.skip("CUDA works on this machine")
+    photo = tmp_path / "a.png"
+    Image.fromarray(data.camera()[::8, ::8]).save(photo)
+    result = revive("photo", photo, "-o", tmp_path / "out", "--weights", weights_dir, "--device", "cuda")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert re.fullmatch(r"revive: error: --device cuda: .+; use --device auto or cpu", result.stderr.strip())
+    assert not (tmp_path / "out" / "a.png").exists()
+
+
 def test_version_and_help():
     assert revive("--version").stdout.strip() == f"revive {__version__}"
     top = revive("--help")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers_onnx import SIZE_MULTIPLE, build_restore_model
 
-from restore.engine import CPU_PROVIDER, OnnxModel, cpu_model, pad_to_multiple
+from restore.engine import CPU_PROVIDER, OnnxModel, pad_to_multiple, run_bound
 from restore.errors import DeviceError, WeightsError
 from restore.manifest import load_manifest, sha256_file
 
@@ -103,34 +103,88 @@ def test_cpu_and_auto_report_the_provider_that_runs(weights_dir):
     assert auto.device in ("cpu", "cuda") and auto.providers == auto.session.get_providers()
 
 
-def _add_cpu_variant(folder, sha256=None) -> None:
-    """A different tiny restore model as the manifest's cpu-int8 variant of `restore`."""
-    build_restore_model(folder / "restore.int8.onnx", seed=1)
-    digest = sha256 or sha256_file(folder / "restore.int8.onnx")
-    variant = {"cpu-int8": {"file": "restore.int8.onnx", "sha256": digest}, "fp16": "informational"}
-    _edit_manifest(folder, lambda manifest: manifest["models"]["restore"].update(variants=variant))
+def _add_variant(folder, name, file, *, seed, sha256=None) -> None:
+    """A different tiny restore model (weights from `seed`) as the manifest's `name` variant of `restore`."""
+    build_restore_model(folder / file, seed=seed)
+    digest = sha256 or sha256_file(folder / file)
+    variants = {name: {"file": file, "sha256": digest}, "fp16": "informational"}
+    _edit_manifest(folder, lambda manifest: manifest["models"]["restore"].setdefault("variants", {}).update(variants))
 
 
 @pytest.mark.parametrize("device", ["cpu", "auto"])
-def test_the_cpu_runs_the_cpu_int8_variant_when_the_manifest_has_one(own_weights, device):
+def test_each_device_runs_its_own_variant_when_the_manifest_has_one(own_weights, device):
     spec = load_manifest(own_weights).model("restore")
-    assert cpu_model(spec) is spec  # no variant: the model itself
-    _add_cpu_variant(own_weights)
+    assert spec.for_device("cpu") is spec and spec.for_device("cuda") is spec  # no variants: the model itself
+    _add_variant(own_weights, "cpu-int8", "restore.int8.onnx", seed=1)
+    _add_variant(own_weights, "cuda-fp16", "restore.fp16.onnx", seed=2)
     spec = load_manifest(own_weights).model("restore")
-    variant = cpu_model(spec)
-    assert variant.path == own_weights / "restore.int8.onnx" and variant.image_input == spec.image_input
+    cpu, cuda = spec.for_device("cpu"), spec.for_device("cuda")
+    assert cpu.path == own_weights / "restore.int8.onnx" and cpu.image_input == spec.image_input
+    assert cuda.path == own_weights / "restore.fp16.onnx" and cuda.variants == ()
     image = np.random.default_rng(0).random((32, 48, 3), dtype=np.float32)
-    expected = OnnxModel(variant, "cpu").run_image(image)
-    assert not np.allclose(OnnxModel(replace(spec, cpu_variant=None), "cpu").run_image(image), expected)
+    expected = OnnxModel(cpu, "cpu").run_image(image)
+    assert not np.allclose(OnnxModel(replace(spec, variants=()), "cpu").run_image(image), expected)
     model = OnnxModel(spec, device)
-    if model.device == "cpu":
+    assert model.path == (cuda.path if model.device == "cuda" else cpu.path)
+    if model.device == "cpu":  # the cuda-fp16 variant never runs on the CPU, even after trying CUDA
         np.testing.assert_array_equal(model.run_image(image), expected)
 
 
-def test_a_modified_cpu_variant_is_refused(own_weights):
-    _add_cpu_variant(own_weights, sha256="0" * 64)
-    with pytest.raises(WeightsError, match=r"restore\.int8\.onnx: sha256 is"):
-        OnnxModel(load_manifest(own_weights).model("restore"), "cpu")
+def test_without_a_cpu_variant_the_cpu_runs_the_model_itself(own_weights):
+    _add_variant(own_weights, "cuda-fp16", "restore.fp16.onnx", seed=2)
+    spec = load_manifest(own_weights).model("restore")
+    model = OnnxModel(spec, "auto")
+    if model.device == "cpu":
+        assert model.path == spec.path
+
+
+@pytest.mark.parametrize(("name", "device"), [("cpu-int8", "cpu"), ("cuda-fp16", "auto")])
+def test_a_modified_variant_is_refused(own_weights, name, device):
+    import onnxruntime
+
+    _add_variant(own_weights, name, "restore.variant.onnx", seed=1, sha256="0" * 64)
+    spec = load_manifest(own_weights).model("restore")
+    if name == "cuda-fp16" and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        assert OnnxModel(spec, device).path == spec.path  # a build without CUDA never looks at it
+        return
+    with pytest.raises(WeightsError, match=r"restore\.variant\.onnx: sha256 is"):
+        OnnxModel(spec, device)
+
+
+@pytest.mark.parametrize("task", ["restore", "colorize"])
+def test_io_binding_gives_what_session_run_gives(weights_dir, task):
+    model = OnnxModel(load_manifest(weights_dir).model(task), "cpu")
+    rng = np.random.default_rng(3)
+    if task == "restore":
+        feeds = {"image": rng.random((4, 3, 32, 48), dtype=np.float32)}
+    else:
+        feeds = {"L": rng.random((2, 1, 24, 40), dtype=np.float32) * 100, "temperature": np.float32([0.3])}
+    expected = model.session.run(["restored" if task == "restore" else "ab"], feeds)
+    bound = run_bound(model.session, feeds, [model.spec.output.name], "cpu")
+    assert len(bound) == 1 and bound[0].dtype == np.float32
+    np.testing.assert_array_equal(bound[0], expected[0])
+    strided = {name: np.asfortranarray(array) for name, array in feeds.items()}  # made contiguous first
+    np.testing.assert_array_equal(run_bound(model.session, strided, [model.spec.output.name], "cpu")[0], expected[0])
+
+
+def test_on_cuda_run_goes_through_the_io_binding(weights_dir, monkeypatch):
+    import restore.engine
+
+    calls = []
+
+    def spy(session, feeds, outputs, device):
+        calls.append(device)
+        return run_bound(session, feeds, outputs, "cpu")  # this session is on the CPU
+
+    monkeypatch.setattr(restore.engine, "run_bound", spy)
+    model = OnnxModel(load_manifest(weights_dir).model("colorize"), "cpu")
+    image = np.random.default_rng(4).random((3, 24, 40, 1), dtype=np.float32) * 100
+    extra = {"temperature": np.float32([0.5])}
+    expected = model.run_batch(image, extra)
+    assert calls == []  # the CPU runs plain session.run
+    model.device = "cuda"
+    np.testing.assert_array_equal(model.run_batch(image, extra), expected)
+    assert calls == ["cuda"]
 
 
 def test_cuda_that_cannot_start_is_a_clear_error(weights_dir):

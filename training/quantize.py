@@ -17,7 +17,6 @@ engine runs them on the CPU.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from restore.manifest import CPU_VARIANT
 from training.config import resolve
 from training.data import list_images, make_pair, random_crop, read_rgb
 from training.degradations import PRESETS
-from training.export import sha256, write_json_atomic
+from training.variants import decoding_tail, name_nodes, parse_variant_args, register_variant, variant_parser
 
 ACTIVATION_TYPES = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
 METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}
@@ -72,19 +71,6 @@ class _Feeds(CalibrationDataReader):
         return next(self._feeds, None)
 
 
-def decoding_tail(model: onnx.ModelProto) -> list[str]:
-    """Names of the nodes fed, directly or not, by the last convolution: the part that stays fp32."""
-    nodes = model.graph.node
-    last_conv = max(i for i, node in enumerate(nodes) if node.op_type == "Conv")
-    tainted = set(nodes[last_conv].output)
-    tail = []
-    for node in nodes[last_conv + 1 :]:  # ONNX graphs are topologically sorted
-        if tainted.intersection(node.input):
-            tainted.update(node.output)
-            tail.append(node.name)
-    return tail
-
-
 def quantize_model(
     source: Path,
     target: Path,
@@ -99,8 +85,7 @@ def quantize_model(
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)  # ONNX shape inference suffices
         model = onnx.load(str(prepared))
-        for i, node in enumerate(model.graph.node):
-            node.name = node.name or f"{node.op_type}_{i}"  # exclusions go by node name
+        name_nodes(model)
         onnx.save(model, str(prepared))
         excluded = decoding_tail(model)
         quantize_static(
@@ -119,27 +104,15 @@ def quantize_model(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", type=Path, required=True, help="folder with manifest.json and the fp32 models")
+    parser = variant_parser(__doc__.split("\n")[0], CPU_VARIANT, "on the CPU", "benchmarks.int8", "int8")
     parser.add_argument("--calibration", type=Path, required=True, help="folder of photos (training photos)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the int8 models")
-    parser.add_argument("--tasks", nargs="+", default=["restore", "colorize"], choices=["restore", "colorize"])
     parser.add_argument("--samples", type=int, default=64, help="calibration crops per task")
     parser.add_argument("--activations", choices=sorted(ACTIVATION_TYPES), default="uint8")
     parser.add_argument("--method", choices=sorted(METHODS), default="minmax", help="activation range calibration")
     parser.add_argument("--conv-only", action="store_true", help="quantize convolutions only (else every op ORT can)")
-    parser.add_argument(
-        "--register",
-        action="store_true",
-        help=f"list the models in --weights/manifest.json as the '{CPU_VARIANT}' variants, which the engine then "
-        "runs on the CPU (only after benchmarks.int8 says they ship; --out must be inside --weights)",
-    )
-    args = parser.parse_args(argv)
+    args = parse_variant_args(parser, argv)
     manifest = json.loads((args.weights / "manifest.json").read_text())
-    if args.register and not args.out.resolve().is_relative_to(args.weights.resolve()):
-        parser.error("--register needs --out inside --weights (manifest paths are relative to its folder)")
     photos = list_images(args.calibration)
-    args.out.mkdir(parents=True, exist_ok=True)
     record = {}
     for task in args.tasks:
         entry = manifest["models"][task]
@@ -155,11 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         record[task] = {"file": target.name, "source_sha256": entry["sha256"], "samples": args.samples, **settings}
         print(f"{task}: {target} ({len(settings['fp32_nodes'])} tail nodes kept fp32)")
         if args.register:
-            file = target.resolve().relative_to(args.weights.resolve()).as_posix()
-            entry.setdefault("variants", {})[CPU_VARIANT] = {"file": file, "sha256": sha256(target)}
+            register_variant(args.weights, task, CPU_VARIANT, target)
     (args.out / "quantize.json").write_text(json.dumps({"calibration": str(args.calibration), **record}, indent=2))
-    if args.register:
-        write_json_atomic(manifest, args.weights / "manifest.json")
     return 0
 
 
