@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,16 +38,22 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MA
     """Decode `path` (JPEG, PNG, TIFF, BMP, WebP), upright per EXIF, as 8-bit RGB plus optional alpha.
 
     The pixel count is checked from the header before anything is decoded. Files that cannot be
-    decoded raise ImageError; errors opening the file itself (missing, permission) stay OSError.
+    decoded, and entries that are not regular files (a FIFO would block the read forever), raise ImageError;
+    errors opening the file itself (missing, permission, a symlink loop) stay OSError. Files with several
+    frames (APNG, animated WebP, multi-page TIFF) give their first frame.
     """
     path = Path(path)
-    with open(path, "rb") as fh:
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; it changes nothing for files.
+    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise ImageError(path, "not a regular file (a FIFO, device, socket or folder)")
         try:
             im = _open_without_pillow_limit(fh)
             with im:
                 if im.format not in SUPPORTED_FORMATS:
                     supported = ", ".join(sorted(SUPPORTED_FORMATS - {"MPO"}))
-                    raise ImageError(path, f"{im.format} files are not supported (use {supported})")
+                    hint = "; an animated GIF is a video: restore it as one" if getattr(im, "is_animated", 0) else ""
+                    raise ImageError(path, f"{im.format} files are not supported (use {supported}){hint}")
                 _check_pixels(path, im.size, max_pixels)
                 mode = im.mode
                 ImageOps.exif_transpose(im, in_place=True)

@@ -25,7 +25,7 @@ from gradio.components import Component
 from gradio.utils import get_upload_folder
 
 from restore.color import is_grayscale, shrink
-from restore.errors import ImageError, ReviveError
+from restore.errors import ImageError, ReviveError, first_line
 from restore.io_image import IMAGE_EXTENSIONS, LoadedImage, load_image, save_png_atomic
 from restore.manifest import ModelSpec
 from restore.pipeline import COLORIZE_MODES, DEFAULT_RENDER_SIZE, Restorer
@@ -83,7 +83,7 @@ class Jobs:
         render_size: float | None = None,
         temperature: float | None = None,
         tile: float | None = None,
-    ) -> tuple[tuple[np.ndarray, np.ndarray], str, str]:
+    ) -> tuple[tuple[str, str], str, str]:
         """Restore one photo: (before, after) previews for the slider, the PNG's path, a summary line.
 
         `photo` is gr.Image's raw upload ({"path": ...}, or the path): the event skips gr.Image's
@@ -98,19 +98,26 @@ class Jobs:
         with user_errors():
             image = load_image(photo, max_pixels=self.settings.max_pixels)
             rgb, coloured = self._process(image, options)
-            out = self.job_dir() / f"{Path(photo).stem}-revived.png"
+            job = self.job_dir()
+            out = job / f"{Path(photo).stem}-revived.png"
             save_png_atomic(out, rgb, image.alpha)
+            # Previews go as files, not arrays: gradio caches an array under a name made from its content and
+            # writes it in place, so two jobs with the same result (an example photo, say) would rewrite a file
+            # while it is being downloaded (truncated downloads under load). Files are copied atomically.
+            previews = tuple(
+                _preview(job / name, pixels) for name, pixels in (("before.png", image.rgb), ("after.png", rgb))
+            )
         seconds = time.perf_counter() - start
         height, width = rgb.shape[:2]
         summary = (
             f"**Done in {seconds:.2f} s** on {self.device_name()}: {width}x{height} px, "
             f"{'restored' if options.restore else 'not restored'}, {'colourized' if coloured else 'colours kept'}."
         )
-        return (shrink(image.rgb, PREVIEW_SIDE), shrink(rgb, PREVIEW_SIDE)), str(out), summary
+        return previews, str(out), summary
 
     def batch(
         self,
-        photos: list[str] | None,
+        photos: list[str | dict[str, Any]] | None,
         colorize: str = "auto",
         restore: bool = True,
         render_size: float | None = None,
@@ -121,7 +128,10 @@ class Jobs:
         """Restore several photos: gallery items, a zip of the PNGs, and a summary naming any failures.
 
         A photo that cannot be read is reported and skipped; the call fails only if none can be read.
+        `photos` are gr.File's raw uploads, as for photo(): gr.File's preprocessing would refuse the whole
+        batch for one file of another type (a GIF, say), which is skipped with its reason like the others.
         """
+        photos = [path for path in map(_uploaded_path, photos or []) if path]
         if not photos:
             raise refuse("Upload one or more photos first.")
         if len(photos) > self.settings.max_batch:
@@ -145,7 +155,7 @@ class Jobs:
         if not done:
             raise refuse("None of the photos could be read. " + " ".join(failed))
         archive = job / "revive-results.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
+        with user_errors(), zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed
             for path, _ in done:
                 zf.write(path, Path(path).name)
         summary = f"**{len(done)} of {len(photos)} photos done in {time.perf_counter() - start:.1f} s.**"
@@ -207,11 +217,12 @@ class Jobs:
     def job_dir(self) -> Path:
         """A new folder for one job's results; job folders older than keep_results_s are removed first."""
         cutoff = time.time() - self.settings.keep_results_s
-        for old in self.results.iterdir():
-            with suppress(FileNotFoundError):  # another job's sweep got there first
-                if old.stat().st_mtime < cutoff:
-                    shutil.rmtree(old, ignore_errors=True)
-        return Path(tempfile.mkdtemp(dir=self.results))
+        with user_errors():
+            for old in self.results.iterdir():
+                with suppress(FileNotFoundError):  # another job's sweep got there first
+                    if old.stat().st_mtime < cutoff:
+                        shutil.rmtree(old, ignore_errors=True)
+            return Path(tempfile.mkdtemp(dir=self.results))
 
     def device_name(self) -> str:
         """The device the models run on, for the summaries."""
@@ -298,7 +309,13 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
             ],
         )
         batch.button.click(
-            jobs.batch, batch.inputs, batch.outputs, api_name="restore_batch", show_progress_on=batch.outputs[0], **run
+            jobs.batch,
+            batch.inputs,
+            batch.outputs,
+            api_name="restore_batch",
+            show_progress_on=batch.outputs[0],
+            preprocess=False,  # Jobs.batch takes the raw uploads (see its docstring)
+            **run,
         )
         video = _job_tab(
             "Video",
@@ -373,12 +390,16 @@ def user_errors() -> Iterator[None]:
     """Turn the errors an upload or a setting can cause into gr.Error: one line in the page, no traceback."""
     try:
         yield
+    except gr.Error:
+        raise  # already one line for the page (and a ValueError, which the clause below would quote)
     except ImageError as exc:
         raise refuse(f"{Path(exc.path).name}: {exc.reason}") from None
     except (ReviveError, ValueError) as exc:
         raise refuse(str(exc)) from None
     except MemoryError:
         raise refuse("Not enough memory for this file: try a smaller one, or a smaller tile size.") from None
+    except OSError as exc:  # the server's own files: a full disk, a read-only or vanished work folder
+        raise refuse(f"The server could not read or write a file: {exc.strerror or first_line(exc)}.") from None
 
 
 def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Component]:
@@ -434,6 +455,12 @@ def _uploaded_path(value: str | dict[str, Any] | None) -> str | None:
     if not Path(path).resolve().is_relative_to(Path(get_upload_folder()).resolve()):
         raise refuse("Only uploaded files can be restored.")
     return path
+
+
+def _preview(path: Path, rgb: np.ndarray) -> str:
+    """Write `rgb`, shrunk to PREVIEW_SIDE, as a PNG at `path`; return the path."""
+    save_png_atomic(path, shrink(rgb, PREVIEW_SIDE))
+    return str(path)
 
 
 def _unique(name: str, taken: set[str]) -> str:

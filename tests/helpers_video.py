@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -93,6 +94,30 @@ def write_clip(
     return path
 
 
+def truncated_clip(path: Path, frames: Sequence[np.ndarray], *, fps: int = 24, faststart: bool = False) -> Path:
+    """A `write_clip` clip (with sound) cut to its first two thirds: with the index at the end (`faststart`
+    off) the index is lost; with the index first, the data of the last frames is."""
+    write_clip(path, frames, fps=fps, faststart=faststart)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+    return path
+
+
+def clip_without_video(path: Path) -> Path:
+    """An MP4 with one AAC audio stream and no video stream."""
+    with av.open(str(path), "w") as container:
+        add_silence(container)
+    return path
+
+
+def add_silence(container: av.container.OutputContainer) -> None:
+    """Add a mono AAC stream to `container`, with 1024 samples of silence."""
+    stream = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+    frame.sample_rate, frame.pts = AUDIO_RATE, 0
+    container.mux(stream.encode(frame))
+    container.mux(stream.encode())
+
+
 def read_clip(path: Path) -> tuple[list[np.ndarray], list[float], list[bytes], Fraction | None]:
     """Decoded RGB frames, their times in seconds, the raw bytes of the audio packets, and the video rate."""
     with av.open(str(path)) as container:
@@ -107,11 +132,16 @@ def read_clip(path: Path) -> tuple[list[np.ndarray], list[float], list[bytes], F
     return frames, times, audio, rate
 
 
-def revive(*args: object) -> subprocess.CompletedProcess[str]:
-    """`revive ARGS` in a subprocess, with its output captured."""
+def revive(
+    *args: object, env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`revive ARGS` in a subprocess, with its output captured; `env`: more environment variables for it,
+    `preexec_fn`: run in the child before it starts (e.g. to set a resource limit)."""
     command = [sys.executable, "-m", "restore.cli", *map(str, args)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, preexec_fn=preexec_fn
+    )
 
 
 # Run in a child process: `revive` with a model slowed down by `delay` seconds per batch (argv[1]), so that
@@ -126,18 +156,38 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def kill_midway(args: Sequence[object], progress: Callable[[], int], at: int, delay: float = 0.03) -> None:
-    """Start `revive ARGS` (slowed down) and SIGKILL it as soon as `progress()` reaches `at`."""
+def kill_midway(
+    args: Sequence[object], progress: Callable[[], int], at: int, delay: float = 0.03, after: float = 0.0
+) -> None:
+    """Start `revive ARGS` (slowed down) and SIGKILL it `after` seconds after `progress()` reaches `at`."""
     command = [sys.executable, "-c", _SLOW_REVIVE, str(delay), *map(str, args)]
+    sigkill_when(command, lambda: progress() >= at, after)
+
+
+def sigkill_when(command: Sequence[object], ready: Callable[[], bool], after: float = 0.0, timeout: float = 60) -> None:
+    """Run `command` (with the repository on PYTHONPATH) and SIGKILL it `after` seconds after `ready()` first
+    holds. AssertionError if it ends by itself before that."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as child:
-        deadline = time.monotonic() + 60
-        while progress() < at:
+    with (
+        tempfile.TemporaryFile() as log,
+        subprocess.Popen([str(part) for part in command], env=env, stdout=subprocess.DEVNULL, stderr=log) as child,
+    ):
+
+        def ended() -> AssertionError:
+            log.seek(0)
+            output = log.read().decode(errors="replace")[-3000:]
+            return AssertionError(f"it ended (status {child.returncode}) before the kill: {output}")
+
+        deadline = time.monotonic() + timeout
+        while not ready():
             if child.poll() is not None:
-                raise AssertionError(f"revive ended (status {child.returncode}) before the kill: {child.stderr.read()}")
+                raise ended()
             if time.monotonic() > deadline:
                 child.kill()
-                raise AssertionError("revive made no progress")
+                raise AssertionError(f"it made no progress in {timeout} s")
             time.sleep(0.002)
+        time.sleep(after)
+        if child.poll() is not None:
+            raise ended()
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait() == -signal.SIGKILL

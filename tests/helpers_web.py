@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_FILE_SIZE_MB = 1  # small, so that the "too large" test uploads little
@@ -31,10 +35,17 @@ class Server:
 
 
 @contextmanager
-def running_server(weights_dir: Path, tmpdir: Path, timeout: float = 90.0) -> Iterator[Server]:
-    """Start `python app.py` on a free port with the test weights; stop it (SIGTERM) on exit."""
+def running_server(
+    weights_dir: Path,
+    tmpdir: Path,
+    timeout: float = 90.0,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> Iterator[Server]:
+    """Start `python app.py` on a free port with the test weights; stop it (SIGTERM) on exit. `env`: more
+    environment variables for it; `args`: more options (a repeated option wins over the tests' own)."""
     port = _free_port()
-    env = {**os.environ, "TMPDIR": str(tmpdir), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "TMPDIR": str(tmpdir), "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     env.pop("GRADIO_TEMP_DIR", None)
     log = tmpdir / "server.log"
     command = [
@@ -52,6 +63,7 @@ def running_server(weights_dir: Path, tmpdir: Path, timeout: float = 90.0) -> It
         str(MAX_PIXELS),
         "--concurrency",
         "2",
+        *args,
     ]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -70,8 +82,6 @@ def running_server(weights_dir: Path, tmpdir: Path, timeout: float = 90.0) -> It
 
 def make_photo(path: Path, width: int = 100, height: int = 70, gray: bool = True) -> Path:
     """A small noisy test photo (gray by default, so that auto colourizes it)."""
-    from PIL import Image
-
     rng = np.random.default_rng(width * height)
     if gray:
         pixels = np.repeat(rng.integers(0, 256, (height, width, 1), dtype=np.uint8), 3, axis=2)
@@ -79,6 +89,74 @@ def make_photo(path: Path, width: int = 100, height: int = 70, gray: bool = True
         pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(path)
     return path
+
+
+def request_photo(client: Any, photo: Path, size: tuple[int, int], timeout: float) -> str:
+    """Send `photo` to /restore_photo through a gradio_client.Client: "ok" (a PNG of `size`, width x height,
+    came back), "refused" (the queue is full) or "failed: <reason>"."""
+    from gradio_client import handle_file
+    from gradio_client.utils import QueueError
+
+    try:
+        _, png, _ = client.submit(handle_file(str(photo)), api_name="/restore_photo").result(timeout=timeout)
+        with Image.open(png) as image:
+            return "ok" if image.size == size else f"failed: {image.size} px back for {size}"
+    except QueueError:
+        return "refused"
+    except Exception as exc:  # anything else is a failure to report, not to stop the load for
+        return f"failed: {type(exc).__name__}: {str(exc)[:120]}"
+
+
+def concurrent_requests(
+    url: str, photo: Path, size: tuple[int, int], clients: int, requests: int, deadline: float
+) -> dict[str, Any]:
+    """`clients` threads, each with its own Client, send `requests` requests one after the other, starting
+    together; nothing is sent after `deadline` (time.monotonic()). Returns {"outcomes": [(outcome, seconds)],
+    "seconds": wall time}, outcome as request_photo's or "not sent"."""
+    from gradio_client import Client
+
+    outcomes: list[tuple[str, float]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def client_thread(index: int) -> None:
+        try:
+            client, error = Client(url, verbose=False, download_files=str(photo.parent / f"client{index}")), ""
+        except Exception as exc:  # counted as failures below, after the others have started
+            client, error = None, f"failed: no connection: {type(exc).__name__}: {str(exc)[:120]}"
+        start.wait()
+        for _ in range(requests):
+            if client is None:
+                outcome, seconds = error, 0.0
+            elif time.monotonic() >= deadline:
+                outcome, seconds = "not sent", 0.0
+            else:
+                began = time.perf_counter()
+                outcome = request_photo(client, photo, size, max(1.0, deadline - time.monotonic()))
+                seconds = time.perf_counter() - began
+            with lock:
+                outcomes.append((outcome, seconds))
+
+    threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"outcomes": outcomes, "seconds": time.perf_counter() - began}
+
+
+def raw_call(url: str, api_name: str, data: list) -> str:
+    """POST `data` to an endpoint the way any HTTP client can, and return the server's event stream."""
+    request = urllib.request.Request(
+        f"{url}gradio_api/call/{api_name}",
+        data=json.dumps({"data": data}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        event = json.load(response)["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api_name}/{event}", timeout=60) as response:
+        return response.read().decode()
 
 
 def _free_port() -> int:

@@ -8,7 +8,17 @@ import random
 import av
 import numpy as np
 import pytest
-from helpers_video import age, kill_midway, pan_frames, read_clip, revive, to_gray, write_clip
+from helpers_video import (
+    age,
+    clip_without_video,
+    kill_midway,
+    pan_frames,
+    read_clip,
+    revive,
+    to_gray,
+    truncated_clip,
+    write_clip,
+)
 
 from restore.cli import main
 from restore.color import chroma_level
@@ -113,23 +123,8 @@ def test_scene_cuts_are_found_and_reset_the_filter():
     assert np.array_equal(outputs[10], frames[10])  # a new shot starts from its own colour
 
 
-def clip_without_video(path):
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=44100, layout="mono")
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = 44100, 0
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-    return path
-
-
 def truncated(faststart: bool):
-    def make(path):
-        write_clip(path, pan_frames(12), fps=FPS, faststart=faststart)
-        path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
-        return path
-
-    return make
+    return lambda path: truncated_clip(path, pan_frames(12), fps=FPS, faststart=faststart)
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from helpers_video import pan_frames, read_clip, write_clip
-from helpers_web import MAX_FILE_SIZE_MB, REPO, make_photo, running_server
+from helpers_web import MAX_FILE_SIZE_MB, REPO, make_photo, raw_call, running_server
 from PIL import Image
 
 from restore.cli import build_parser
@@ -92,15 +90,20 @@ def test_upload_over_the_size_limit_is_refused(client, tmp_path):
         client.predict(handle_file(str(big)), api_name="/restore_photo")
 
 
-@pytest.mark.parametrize("api_name", ["restore_photo", "restore_batch"])
+@pytest.mark.parametrize("api_name", ["restore_photo", "restore_batch", "restore_video"])
 @pytest.mark.parametrize("with_meta", [True, False])
 def test_files_that_were_not_uploaded_are_refused(server, tmp_path, api_name, with_meta):
     """An API client can name any server path in a file value; only the app's uploads may be read."""
-    photo = {"path": str(make_photo(tmp_path / "private.png"))}
+    if api_name == "restore_video":
+        private = write_clip(tmp_path / "private.mp4", pan_frames(4), fps=8)
+    else:
+        private = make_photo(tmp_path / "private.png")
+    value = {"path": str(private)}
     if with_meta:
-        photo["meta"] = {"_type": "gradio.FileData"}
+        value["meta"] = {"_type": "gradio.FileData"}
+    data = {"restore_photo": value, "restore_batch": [value], "restore_video": {"video": value, "subtitles": None}}
     options = ["auto", True, 64, 0.38, 512]  # what the page sends by default
-    reply = _raw_call(server.url, api_name, [photo if api_name == "restore_photo" else [photo], *options])
+    reply = raw_call(server.url, api_name, [data[api_name], *options])
     assert reply.startswith("event: error") and "private" not in reply
 
 
@@ -159,16 +162,3 @@ def test_stopping_the_server_removes_its_work_folder(weights_dir, tmp_path):
         assert list(tmp_path.glob("revive-web-*"))
     assert running.process.returncode in (0, 130)  # it stopped by itself (130: interrupted while starting)
     assert not list(tmp_path.glob("revive-web-*"))
-
-
-def _raw_call(url: str, api_name: str, data: list) -> str:
-    """POST `data` to an endpoint the way any HTTP client can, and return the server's event stream."""
-    request = urllib.request.Request(
-        f"{url}gradio_api/call/{api_name}",
-        data=json.dumps({"data": data}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        event = json.load(response)["event_id"]
-    with urllib.request.urlopen(f"{url}gradio_api/call/{api_name}/{event}", timeout=60) as response:
-        return response.read().decode()

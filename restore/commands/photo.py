@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
@@ -73,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print_error(describe(args.output, exc))
+        return 1
+    try:
+        tempfile.TemporaryFile(dir=args.output).close()
+    except OSError as exc:  # an unwritable folder fails once here, rather than once for every photo
+        print_error(f"{args.output}: cannot write here ({exc.strerror or exc})")
         return 1
     failed = len(problems)
     with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as progress:
