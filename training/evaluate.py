@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from restore.color import rgb_to_lab
 from training.data import list_images, read_rgb, to_gray
 from training.degradations import PRESETS, degrade, seed_for
 from training.metrics import colorfulness, psnr, ssim
@@ -63,6 +64,7 @@ def evaluate_colorize(restorer: Any, images: list[Path], temperature: float | No
         gray = to_gray(clean)
         output = restorer.process(gray, restore=False, colorize="always", temperature=temperature)
         truth_cf = colorfulness(clean)
+        model_ab, truth_ab = rgb_to_lab(output)[..., 1:].mean(axis=(0, 1)), rgb_to_lab(clean)[..., 1:].mean(axis=(0, 1))
         rows.append(
             {
                 "image": path.name,
@@ -71,9 +73,21 @@ def evaluate_colorize(restorer: Any, images: list[Path], temperature: float | No
                 "model_colorfulness": colorfulness(output),
                 "truth_colorfulness": truth_cf,
                 "model_colorfulness_gap": colorfulness(output) - truth_cf,
+                "model_mean_a": float(model_ab[0]),
+                "model_mean_b": float(model_ab[1]),
+                "truth_mean_a": float(truth_ab[0]),
+                "truth_mean_b": float(truth_ab[1]),
             }
         )
     return rows
+
+
+def tint_variety(rows: list[dict[str, Any]], who: str) -> float:
+    """Spread across images of each image's mean a*b* (the norm of the per-axis standard deviations).
+
+    A colorizer that gives every photo the same tint scores near 0 however colourful that tint is, which
+    colourfulness alone does not reveal (the sepia-wash failure)."""
+    return float(np.hypot(np.std([r[f"{who}_mean_a"] for r in rows]), np.std([r[f"{who}_mean_b"] for r in rows])))
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -84,7 +98,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
 def markdown(rows: list[dict[str, Any]], mean: dict[str, float]) -> str:
     keys = list(mean)
     lines = ["| image | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
-    lines += ["| " + r["image"] + " | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |" for r in rows]
+    for row in rows:
+        lines.append("| " + row["image"] + " | " + " | ".join(f"{row[k]:.3f}" if k in row else "" for k in keys) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{mean[k]:.3f}**" for k in keys) + " |")
     return "\n".join(lines) + "\n"
 
@@ -105,6 +120,9 @@ def run_evaluation(args: argparse.Namespace) -> int:
     else:
         rows = evaluate_colorize(restorer, images, None)
     mean = summarize(rows)
+    if args.task == "colorize":
+        mean["model_tint_variety"] = tint_variety(rows, "model")
+        mean["truth_tint_variety"] = tint_variety(rows, "truth")
     table = markdown(rows, mean)
     print(table)
     result = {

@@ -301,6 +301,9 @@ class Trainer:
             metrics["val/colorfulness_ratio"] = metrics["val/colorfulness"] / max(
                 1e-6, float(np.mean([colorfulness(t) for t in targets]))
             )
+            # spread of the images' mean a*b*: near 0 when every photo gets the same tint (sepia wash)
+            variety = [ab.mean(dim=(2, 3)).std(dim=0).norm().item() for ab in (outputs, y)]
+            metrics["val/tint_variety_ratio"] = variety[0] / max(1e-6, variety[1])
         grid = np.concatenate(
             [np.concatenate(row, axis=0) for row in zip(inputs, results, targets, strict=True)], axis=1
         )
