@@ -47,14 +47,15 @@ def colorize_table(result: dict) -> str:
     truth = mean["truth_colorfulness"]
     return "\n".join(
         [
-            f"{result['images']} images (colourized from the clean photo's luminance)",
+            f"{result['images']} images (colourized from the clean photo's luminance). Tint variety: the spread "
+            "across photos of each photo's mean a*b* (near 0 when every photo gets the same tint).",
             "",
-            "| method | PSNR (dB) | colourfulness | share of ground truth's |",
-            "|---|---:|---:|---:|",
-            f"| grayscale (a* = b* = 0) | {mean['gray_psnr']:.2f} | 0.0 | 0% |",
+            "| method | PSNR (dB) | colourfulness | share of ground truth's | tint variety |",
+            "|---|---:|---:|---:|---:|",
+            f"| grayscale (a* = b* = 0) | {mean['gray_psnr']:.2f} | 0.0 | 0% | 0.0 |",
             f"| Revive colorize | {mean['model_psnr']:.2f} | {mean['model_colorfulness']:.1f} "
-            f"| {100 * mean['model_colorfulness'] / truth:.0f}% |",
-            f"| ground truth | - | {truth:.1f} | 100% |",
+            f"| {100 * mean['model_colorfulness'] / truth:.0f}% | {mean.get('model_tint_variety', float('nan')):.1f} |",
+            f"| ground truth | - | {truth:.1f} | 100% | {mean.get('truth_tint_variety', float('nan')):.1f} |",
         ]
     )
 
