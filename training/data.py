@@ -60,6 +60,14 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
 
 
+def restore_target(clean: np.ndarray, degraded: np.ndarray) -> np.ndarray:
+    """What restoring `degraded` should give: `clean`, in gray when the degraded copy is gray (its colours are
+    gone, so the model cannot be asked for them)."""
+    if np.array_equal(degraded[..., 0], degraded[..., 1]) and np.array_equal(degraded[..., 1], degraded[..., 2]):
+        return to_gray(clean)
+    return clean
+
+
 def make_pair(clean: np.ndarray, task: str, degradation: DegradationConfig | None, rng: np.random.Generator):
     """(input, target) float32 CHW tensors for one clean crop (`degradation` None: the input is not degraded).
 
@@ -68,9 +76,7 @@ def make_pair(clean: np.ndarray, task: str, degradation: DegradationConfig | Non
     """
     degraded = clean if degradation is None else degrade(clean, degradation, rng)
     if task == "restore":
-        if np.array_equal(degraded[..., 0], degraded[..., 1]) and np.array_equal(degraded[..., 1], degraded[..., 2]):
-            clean = to_gray(clean)
-        x, y = degraded.astype(np.float32) / 255.0, clean.astype(np.float32) / 255.0
+        x, y = degraded.astype(np.float32) / 255.0, restore_target(clean, degraded).astype(np.float32) / 255.0
     elif task == "colorize":
         x = rgb_to_lab(to_gray(degraded))[..., :1]
         y = rgb_to_lab(clean)[..., 1:]

@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from restore.atomic import atomic_path
+from restore.color import to_uint8
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would query PyPI on import
 from albumentations.augmentations.blur import functional as fblur  # noqa: E402
@@ -338,10 +339,6 @@ def _luma(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
 
 
-def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return np.rint(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
 # ------------------------------------------------------------------------------------------ Real-ESRGAN chain
 
 
@@ -404,7 +401,7 @@ def _noise(img: np.ndarray, cfg: Noise, rng: np.random.Generator) -> np.ndarray:
 
 def _jpeg(img: np.ndarray, cfg: Jpeg, rng: np.random.Generator) -> np.ndarray:
     """JPEG round trip at a random quality, fed as BGR so libjpeg's YCbCr and chroma subsampling are right."""
-    bgr = cv2.cvtColor(_to_uint8(img), cv2.COLOR_RGB2BGR)
+    bgr = cv2.cvtColor(to_uint8(img), cv2.COLOR_RGB2BGR)
     decoded = fpixel.image_compression(bgr, _integer(rng, cfg.quality), ".jpg")
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
 
@@ -627,7 +624,7 @@ def degrade(image: np.ndarray, config: DegradationConfig, rng: np.random.Generat
             img = np.clip(effect(img, effect_cfg, rng), 0.0, 1.0)
     if _happens(rng, config.stage2_p):
         img = _stage(img, config.stage2, rng)
-    out = _to_uint8(img)
+    out = to_uint8(img)
     if _happens(rng, config.grayscale_p):
         out = np.repeat(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
     return out

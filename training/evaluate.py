@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from restore.color import rgb_to_lab
-from training.data import list_images, read_rgb, to_gray
+from training.data import list_images, read_rgb, restore_target, to_gray
 from training.degradations import PRESETS, degrade, seed_for
 from training.metrics import colorfulness, psnr, ssim
 
@@ -42,8 +42,7 @@ def evaluate_restore(restorer: Any, images: list[Path], preset: str) -> list[dic
     for path in tqdm(images, desc="restore eval", leave=False):
         clean = read_rgb(path)
         degraded = degrade(clean, PRESETS[preset], np.random.default_rng(seed_for(path.name)))
-        if np.array_equal(degraded[..., 0], degraded[..., 1]) and np.array_equal(degraded[..., 1], degraded[..., 2]):
-            clean = to_gray(clean)
+        clean = restore_target(clean, degraded)
         outputs = {
             "model": restorer.process(degraded, restore=True, colorize="never"),
             "input": degraded,

@@ -7,7 +7,6 @@ only pads, runs and merges.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import torch.nn as nn
 from torch.nn.utils import parametrize
 
 from restore.atomic import atomic_path
+from restore.manifest import sha256_file
 from training import checkpoint
 from training.config import TrainConfig, from_dict
 from training.tasks import ColorizeNet, RestoreNet, Task
@@ -144,14 +144,6 @@ def check_parity(generator: nn.Module, task: str, path: Path, temperature: float
     return worst
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_json_atomic(data: dict[str, Any], path: Path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -208,7 +200,7 @@ def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, comman
         "parity_max_abs_error": error,
         **complexity(generator, task),
     }
-    entry = manifest_entry(task, file, sha256(out_dir / file), config, generator, training)
+    entry = manifest_entry(task, file, sha256_file(out_dir / file), config, generator, training)
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format": 1, "models": {}}
     previous = manifest["models"].get(task, {})

@@ -191,6 +191,16 @@ class Trainer:
             if not math.isfinite(value):
                 raise NonFiniteLoss(f"step {self.step}: {name} became {value}; the run stops without saving it")
 
+    @staticmethod
+    def _descend(loss: torch.Tensor, module: nn.Module, optimizer: torch.optim.Optimizer) -> float:
+        """Backward, average the gradients over ranks, step; returns the gradient norm before the step."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(module)
+        norm = grad_norm(module)
+        optimizer.step()
+        return norm
+
     def critic_step(self) -> dict[str, float]:
         c = self.config
         x, y = self._next_batch()
@@ -214,11 +224,7 @@ class Trainer:
                 loss = loss + c.gp_weight * penalty
                 stats["critic/gradient_penalty"] = penalty.item()
         self._check_finite({"critic loss": loss.item()})
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.average_gradients(self.critic)
-        stats["critic/grad_norm"] = grad_norm(self.critic)
-        self.opt_d.step()
+        stats["critic/grad_norm"] = self._descend(loss, self.critic, self.opt_d)
         if c.loss == "wgan-clip":
             with torch.no_grad():
                 for parameter in self.critic.parameters():
@@ -248,11 +254,7 @@ class Trainer:
         stats = {f"generator/{name}": value.item() for name, value in terms.items()}
         stats["generator/loss"] = loss.item()
         self._check_finite({"generator loss": loss.item()})
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.average_gradients(self.generator)
-        stats["generator/grad_norm"] = grad_norm(self.generator)
-        self.opt_g.step()
+        stats["generator/grad_norm"] = self._descend(loss, self.generator, self.opt_g)
         self.ema.update_parameters(self.generator)
         return stats
 
