@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -168,3 +169,83 @@ def test_eval_prints_a_table_for_two_images(photo_folder, tmp_path):
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and ".jpg" in line]
     assert len(rows) == 2
     assert np.isfinite(float(rows[0].split("|")[2]))
+
+
+def test_sigterm_to_the_whole_process_group_saves_a_checkpoint_with_loader_workers(photo_folder, tmp_path):
+    """`timeout` and Ctrl-C signal the loader workers too: the run must still save and exit cleanly."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    settings = ["critic.width=8", "critic.layers=2", "workers=2", "save_every=100000", "val_every=100000"]
+    command = [
+        *(sys.executable, "-m", "training.cli", "fit", "--task", "restore", "--data", str(photo_folder)),
+        *("--out", str(run), "--width", "8", "--crop", "32", "--batch", "2", "--iters", "100000"),
+        *(f"--set={s}" for s in [*settings, "threads=1"]),
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 240
+    while not (run / "tb").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(5)  # a few steps, with the workers running
+    os.killpg(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr.decode()[-3000:]
+    assert b"checkpoint saved" in stdout
+    assert checkpoint.load(run / "last.pt")["step"] >= 1
+
+
+def test_export_temperature_sets_the_inference_default_and_eval_takes_another(photo_folder, tmp_path):
+    from training.export import export
+
+    Trainer(tiny_config("colorize", photo_folder, tmp_path / "run", iters=2, pretrain_iters=2)).fit()
+    entry = export(tmp_path / "run" / "last.pt", tmp_path / "weights", temperature=0.6)
+    assert entry["inputs"]["temperature"]["default"] == 0.6
+    assert entry["training"]["config"]["color"]["temperature"] == 0.38  # the training config stays as trained
+    rows = {}
+    for temperature in ("0.1", "1.0"):
+        out = tmp_path / f"eval{temperature}.json"
+        result = subprocess.run(
+            [sys.executable, "-m", "training.cli", "eval", "--task", "colorize", "--temperature", temperature]
+            + [
+                "--weights",
+                str(tmp_path / "weights" / "colorize.onnx"),
+                "--data",
+                str(photo_folder),
+                "--json",
+                str(out),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        rows[temperature] = json.loads(out.read_text())
+        assert rows[temperature]["temperature"] == float(temperature)
+    # a higher temperature averages over more bins: less saturated colour
+    assert rows["1.0"]["mean"]["model_colorfulness"] < rows["0.1"]["mean"]["model_colorfulness"]
+
+
+def test_gpu_pack_splits_under_the_size_limit_and_joins_to_an_exportable_checkpoint(photo_folder, tmp_path):
+    from training.export import export
+
+    Trainer(tiny_config("restore", photo_folder, tmp_path / "run", iters=2, pretrain_iters=2)).fit()
+    pack = [sys.executable, str(ROOT / "scripts" / "gpu_pack.py")]
+    split = subprocess.run(
+        [*pack, "split", str(tmp_path / "run" / "last.pt"), str(tmp_path / "out" / "restore"), "--max-mib", "0.01"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert split.returncode == 0, split.stderr
+    parts = sorted((tmp_path / "out").glob("restore.part*.pt"))
+    assert len(parts) > 2
+    joined = tmp_path / "joined.pt"
+    subprocess.run([*pack, "join", str(tmp_path / "out" / "restore"), str(joined)], cwd=ROOT, check=True)
+    original = checkpoint.ema_generator_state(checkpoint.load(tmp_path / "run" / "last.pt"))
+    for key, value in checkpoint.ema_generator_state(checkpoint.load(joined)).items():
+        assert torch.equal(value, original[key]), key
+    assert export(joined, tmp_path / "weights")["training"]["iterations"] == 2

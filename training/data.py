@@ -8,6 +8,7 @@ uninterrupted run would have seen, whatever the number of loader workers.
 from __future__ import annotations
 
 import itertools
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,6 +128,13 @@ class StreamSampler(Sampler[int]):
         return itertools.count(self.consumed * self.world + self.rank, self.world)
 
 
+def _leave_signals_to_the_trainer(_worker_id: int) -> None:
+    """Loader workers ignore Ctrl-C and SIGTERM (a terminal or `timeout` signals the whole process group):
+    the trainer saves a checkpoint and stops, and its workers end with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def training_batches(
     dataset: PairDataset, batch: int, consumed: int, rank: int, world: int, workers: int, seed: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -143,6 +151,8 @@ def training_batches(
         persistent_workers=workers > 0,
         prefetch_factor=4 if workers > 0 else None,
         generator=torch.Generator().manual_seed(seed),
+        worker_init_fn=_leave_signals_to_the_trainer,
+        pin_memory=torch.cuda.is_available(),
     )
     return iter(loader)
 
