@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=8)
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--colorize", default="auto", choices=("auto", "always", "never"))
+    parser.add_argument("--temperature", type=float, default=None, help="colour temperature (default: the model's)")
     args = parser.parse_args()
 
     paths = sorted(
@@ -49,7 +50,7 @@ def main() -> None:
     rows = []
     for path in paths[::step][: args.count]:
         photo = load_image(path).rgb
-        result = restorer.process(photo, colorize=args.colorize)
+        result = restorer.process(photo, colorize=args.colorize, temperature=args.temperature)
         rows.append(np.concatenate([fit(photo), fit(result)], axis=1))
         print(f"{path.name}: {photo.shape[1]}x{photo.shape[0]}")
     half = (len(rows) + 1) // 2

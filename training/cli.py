@@ -118,7 +118,7 @@ def _export(args: argparse.Namespace) -> int:
     from training.export import export
 
     command = "revive-train " + shlex.join(sys.argv[1:])
-    entry = export(Path(args.checkpoint), Path(args.out), args.name, command)
+    entry = export(Path(args.checkpoint), Path(args.out), args.name, command, args.temperature)
     print(
         f"exported {entry['task']} to {Path(args.out) / entry['file']} "
         f"(parity max abs error {entry['training']['parity_max_abs_error']:.2e})"
@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--preset", default="eval")
     evaluate.add_argument("--limit", type=int, default=0, help="only the first N images")
+    evaluate.add_argument(
+        "--temperature", type=float, help="colorize: annealed-mean temperature (default: the model's own)"
+    )
     evaluate.add_argument("--json", help="also write the results as JSON here")
     evaluate.add_argument("--markdown", help="also write the table as Markdown here")
     evaluate.set_defaults(handler=_eval)
@@ -197,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", required=True)
     export.add_argument("--out", default="weights")
     export.add_argument("--name", help="file name stem (default: the task)")
+    export.add_argument(
+        "--temperature", type=float, help="colorize: default colour temperature at inference (default: training's)"
+    )
     export.set_defaults(handler=_export)
     return parser
 

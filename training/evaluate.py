@@ -117,7 +117,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
     if args.task == "restore":
         rows = evaluate_restore(restorer, images, args.preset)
     else:
-        rows = evaluate_colorize(restorer, images, None)
+        rows = evaluate_colorize(restorer, images, args.temperature)
     mean = summarize(rows)
     if args.task == "colorize":
         mean["model_tint_variety"] = tint_variety(rows, "model")
@@ -129,6 +129,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         "weights": str(weights),
         "data": str(args.data),
         "preset": args.preset,
+        **({"temperature": args.temperature} if args.task == "colorize" and args.temperature is not None else {}),
         "images": len(rows),
         "mean": mean,
         "per_image": rows,

@@ -150,7 +150,13 @@ def write_json_atomic(data: dict[str, Any], path: Path) -> None:
 
 
 def manifest_entry(
-    task: str, file: str, digest: str, config: TrainConfig, generator: nn.Module, training: dict[str, Any]
+    task: str,
+    file: str,
+    digest: str,
+    config: TrainConfig,
+    generator: nn.Module,
+    training: dict[str, Any],
+    temperature: float,
 ) -> dict[str, Any]:
     from training.config import to_dict
 
@@ -165,7 +171,7 @@ def manifest_entry(
         io = {
             "inputs": {
                 "L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]},
-                "temperature": {"shape": [1], "default": config.color.temperature, "range": [0.05, 1.0]},
+                "temperature": {"shape": [1], "default": temperature, "range": [0.05, 1.0]},
             },
             "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},
             "render_size": 512,
@@ -181,15 +187,26 @@ def manifest_entry(
     }
 
 
-def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, command: str = "") -> dict[str, Any]:
-    """Export, verify parity (< 1e-3) and update out_dir/manifest.json; returns the manifest entry."""
+def export(
+    checkpoint_path: Path,
+    out_dir: Path,
+    name: str | None = None,
+    command: str = "",
+    temperature: float | None = None,
+) -> dict[str, Any]:
+    """Export, verify parity (< 1e-3) and update out_dir/manifest.json; returns the manifest entry.
+
+    `temperature`: the colorize model's default annealed-mean temperature at inference (default: the training
+    config's); the training config is recorded unchanged.
+    """
     generator, config, state = load_generator(checkpoint_path)
     task = config.task
+    temperature = config.color.temperature if temperature is None else temperature
     out_dir.mkdir(parents=True, exist_ok=True)
     file = f"{name or task}.onnx"
     with atomic_path(out_dir / file) as tmp:
         export_onnx(generator, task, tmp)
-        error = check_parity(generator, task, tmp, config.color.temperature)
+        error = check_parity(generator, task, tmp, temperature)
         if error >= PARITY_TOLERANCE:
             raise RuntimeError(f"ONNX Runtime differs from PyTorch by {error:.2e} (limit {PARITY_TOLERANCE:.0e})")
     training = {
@@ -200,7 +217,7 @@ def export(checkpoint_path: Path, out_dir: Path, name: str | None = None, comman
         "parity_max_abs_error": error,
         **complexity(generator, task),
     }
-    entry = manifest_entry(task, file, sha256_file(out_dir / file), config, generator, training)
+    entry = manifest_entry(task, file, sha256_file(out_dir / file), config, generator, training, temperature)
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format": 1, "models": {}}
     previous = manifest["models"].get(task, {})

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A short run of both tasks side by side on one lent GPU, from the CPU runs' weights, on a carried data subset.
+# Prepared here (see docs/gpu-burst.md), run on the device machine from the repository root:
+#   bash scripts/gpu_burst.sh SECONDS        (writes logs, samples and the EMA weights in parts to $OUT)
+set -u
+budget=${1:-450}
+out=${OUT:-/tmp/out}
+mkdir -p "$out" /tmp/runs
+if [ -d .gpu/whl ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/site:$PWD
+fi
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+python3 -c "import torch, cv2, albumentations; print('torch', torch.__version__, 'cv2', cv2.__version__, 'albumentations', albumentations.__version__)"
+
+device=${DEVICE:-cuda}
+common=(--data .gpu/data --val .gpu/val --device "$device" --batch "${BATCH:-32}" --crop "${CROP:-192}" --iters 1000000
+        --set workers="${WORKERS:-7}" --set save_every=1000 --set log_every=50)
+timeout -s TERM "$budget" python3 -m training.cli fit --task restore --config configs/restore.yaml \
+    --out /tmp/runs/restore --init-from .gpu/init/restore.pt --pretrain-iters "${RESTORE_PRETRAIN:-3000}" \
+    "${common[@]}" > "$out/restore.log" 2>&1 &
+timeout -s TERM "$budget" python3 -m training.cli fit --task colorize --config configs/colorize.yaml \
+    --out /tmp/runs/colorize --init-from .gpu/init/colorize.pt --pretrain-iters "${COLORIZE_PRETRAIN:-1500}" \
+    --set color.prior=.gpu/color_prior.npy "${common[@]}" > "$out/colorize.log" 2>&1 &
+sleep 60; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> "$out/gpu.txt" 2>&1
+wait
+for task in restore colorize; do
+    tail -c 600 "$out/$task.log" | tr '\r' '\n' | tail -n 3
+    if [ -f /tmp/runs/$task/last.pt ]; then
+        python3 scripts/gpu_pack.py split /tmp/runs/$task/last.pt "$out/$task"
+    fi
+done

@@ -1,0 +1,74 @@
+"""Carry a run's EMA generator off a lent GPU machine, whose files come back in pieces of at most 16 MiB.
+
+    python scripts/gpu_pack.py split /tmp/runs/colorize/last.pt $OUT/colorize      # on the GPU machine
+    python scripts/gpu_pack.py join  files/colorize runs/gpu-colorize/last.pt       # back here
+
+The joined file is a slim checkpoint (EMA weights, config, step, wall time, hardware): `revive-train export`
+and `revive-train fit --init-from` read it like a full one. Optimizer and critic states stay behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+SLIM_KEYS = ("config", "step", "samples", "wall_seconds", "hardware")
+
+
+def split(checkpoint: Path, prefix: Path, max_mib: float) -> list[Path]:
+    """Write prefix.part0.pt, prefix.part1.pt, ... each under `max_mib` MiB; part 0 also holds the metadata."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    parts: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for name, tensor in state["ema"].items():
+        nbytes = tensor.numel() * tensor.element_size()
+        if parts[-1] and size + nbytes > max_mib * 2**20:
+            parts.append({})
+            size = 0
+        parts[-1][name] = tensor
+        size += nbytes
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, ema in enumerate(parts):
+        extra = {key: state[key] for key in SLIM_KEYS if key in state} if index == 0 else {}
+        path = prefix.with_name(f"{prefix.name}.part{index}.pt")
+        torch.save({"ema": ema, **extra}, path)
+        paths.append(path)
+    return paths
+
+
+def join(prefix: Path, out: Path) -> dict:
+    """Merge the parts back into one slim checkpoint at `out`."""
+    from training.checkpoint import save_atomic
+
+    paths = sorted(prefix.parent.glob(f"{prefix.name}.part*.pt"), key=lambda p: int(p.stem.rsplit("part", 1)[1]))
+    if not paths:
+        raise FileNotFoundError(f"no {prefix.name}.part*.pt in {prefix.parent}")
+    state: dict = {"ema": {}}
+    for path in paths:
+        part = torch.load(path, map_location="cpu", weights_only=True)
+        state["ema"].update(part.pop("ema"))
+        state.update(part)
+    save_atomic(state, out)
+    return state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=("split", "join"))
+    parser.add_argument("source", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--max-mib", type=float, default=15.0)
+    args = parser.parse_args()
+    if args.action == "split":
+        for path in split(args.source, args.target, args.max_mib):
+            print(f"{path}: {path.stat().st_size / 2**20:.1f} MiB")
+    else:
+        state = join(args.source, args.target)
+        print(f"{args.target}: step {state.get('step')}, {len(state['ema'])} tensors")
+
+
+if __name__ == "__main__":
+    main()
