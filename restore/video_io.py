@@ -271,9 +271,18 @@ def _stored(packet: av.Packet) -> StoredPacket:
     return (packet.pts, packet.dts, packet.duration or 0, packet.is_keyframe, bytes(packet))
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def _open_leniently(path: Path) -> av.container.InputContainer:
+    """Open without failing on metadata that is not UTF-8 (PyAV <= 18 needs `metadata_errors`; PyAV 19, for
+    Python 3.12+, no longer takes the argument)."""
     try:
         return av.open(str(path), metadata_errors="ignore")
+    except TypeError:
+        return av.open(str(path))
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return _open_leniently(path)
     except OSError:
         raise  # missing file, permission: reported by the caller as for photos
     except av.error.FFmpegError as exc:

@@ -57,6 +57,22 @@ def test_frames_timing_and_sound_are_kept(weights_dir, tmp_path):
     assert digest(clip) == before and leftovers(out.parent) == [] and leftovers(tmp_path) == []
 
 
+def test_pyav_19_without_metadata_errors_still_reads_videos(weights_dir, tmp_path, monkeypatch):
+    """PyAV 19 (Python 3.12+) dropped av.open's `metadata_errors`; found on the GPU machine, which has it."""
+    real_open = av.open
+
+    def open_like_pyav_19(file, *args, **kwargs):
+        if "metadata_errors" in kwargs:
+            raise TypeError("open() got an unexpected keyword argument 'metadata_errors'")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", open_like_pyav_19)
+    clip = write_clip(tmp_path / "reel.mp4", to_gray(pan_frames(8)), fps=FPS)
+    out = tmp_path / "out.mp4"
+    assert revive_video(clip, out, weights_dir) == 0
+    assert len(read_clip(out)[0]) == 8
+
+
 @pytest.mark.parametrize(
     ("size", "rotation", "audio", "shape"),
     [((95, 63), None, False, (64, 96, 3)), ((96, 64), 90, True, (96, 64, 3))],
