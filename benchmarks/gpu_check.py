@@ -13,8 +13,8 @@ pip-installed ones from site-packages/nvidia/{cu13,cudnn}/lib, so no LD_LIBRARY_
 the manifest's `cuda-fp16` variants, else WEIGHTS/<stem>.fp16.onnx, else made here with `training.fp16` (needs the
 `onnx` package; without it only fp32 is measured).
 
-Steps, each in fresh processes one after the other (ONNX Runtime only, never torch); sized for about 3 minutes on
-an H100 (estimated from the CPU figures, not yet timed):
+Steps, each in fresh processes one after the other (ONNX Runtime only, never torch); on an H100, steps 1, 2 and 4 took
+40 s with `--photos 2 --repeats 2` (step 3 not yet timed there):
 1. accuracy, per model on the scikit-image sample photos (`--photos`): the raw outputs on CUDA, fp32 and fp16,
    against the CPU provider's fp32 (max abs difference, PSNR over the output range); and the PSNR against ground
    truth of `Restorer` on the CPU (fp32), CUDA fp32 and CUDA fp16: restore on the photos degraded here (blur,

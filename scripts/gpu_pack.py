@@ -1,5 +1,6 @@
 """Carry a run's EMA generator off a lent GPU machine, whose files come back in pieces of at most 16 MiB.
 
+    python scripts/gpu_pack.py init  runs/colorize/last.pt .gpu/init/colorize.pt   # here: fp16 EMA to start from
     python scripts/gpu_pack.py split /tmp/runs/colorize/last.pt $OUT/colorize      # on the GPU machine
     python scripts/gpu_pack.py join  files/colorize runs/gpu-colorize/last.pt       # back here
 
@@ -15,6 +16,14 @@ from pathlib import Path
 import torch
 
 SLIM_KEYS = ("config", "step", "samples", "wall_seconds", "hardware")
+
+
+def init(checkpoint: Path, out: Path) -> None:
+    """The EMA generator in float16 (half the size), for `revive-train fit --init-from` on the GPU machine."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ema = {name: t.half() if t.is_floating_point() else t for name, t in state["ema"].items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"ema": ema, "step": state["step"]}, out)
 
 
 def split(checkpoint: Path, prefix: Path, max_mib: float) -> list[Path]:
@@ -57,12 +66,15 @@ def join(prefix: Path, out: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("split", "join"))
+    parser.add_argument("action", choices=("init", "split", "join"))
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)
     parser.add_argument("--max-mib", type=float, default=15.0)
     args = parser.parse_args()
-    if args.action == "split":
+    if args.action == "init":
+        init(args.source, args.target)
+        print(f"{args.target}: {args.target.stat().st_size / 2**20:.1f} MiB")
+    elif args.action == "split":
         for path in split(args.source, args.target, args.max_mib):
             print(f"{path}: {path.stat().st_size / 2**20:.1f} MiB")
     else:
