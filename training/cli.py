@@ -118,7 +118,7 @@ def _export(args: argparse.Namespace) -> int:
     from training.export import export
 
     command = "revive-train " + shlex.join(sys.argv[1:])
-    entry = export(Path(args.checkpoint), Path(args.out), args.name, command, args.temperature)
+    entry = export(Path(args.checkpoint), Path(args.out), args.name, command, args.temperature, args.prior_correction)
     print(
         f"exported {entry['task']} to {Path(args.out) / entry['file']} "
         f"(parity max abs error {entry['training']['parity_max_abs_error']:.2e})"
@@ -202,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--name", help="file name stem (default: the task)")
     export.add_argument(
         "--temperature", type=float, help="colorize: default colour temperature at inference (default: training's)"
+    )
+    export.add_argument(
+        "--prior-correction",
+        type=float,
+        help="colorize: share of the class rebalancing that the decoding undoes, 0-1 (default: training's)",
     )
     export.set_defaults(handler=_export)
     return parser

@@ -38,6 +38,10 @@ class ColorConfig:
     soft_sigma: float = 5.0
     neighbours: int = 5
     prior: str = ""  # .npy bin distribution; computed from the data folder when empty
+    # decoding: logits - prior_correction * log(rebalancing weight) before the annealed mean. Rebalancing shifts
+    # the learned distribution toward rare colours by the weights (Menon et al. 2021, logit adjustment); 1 undoes
+    # it (desaturated), 0 keeps it (Zhang et al.'s decoding). Measured in the model card; `export` can set it.
+    prior_correction: float = 0.0
 
 
 @dataclass

@@ -8,6 +8,7 @@ only pads, runs and merges.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,28 @@ def fold_spectral_norm(module: nn.Module) -> None:
             parametrize.remove_parametrizations(submodule, "weight", leave_parametrized=True)
 
 
-def load_generator(checkpoint_path: Path) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
-    """The EMA generator of a training checkpoint, in eval mode, with its config."""
+def load_generator(
+    checkpoint_path: Path, prior_correction: float | None = None
+) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
+    """The EMA generator of a training checkpoint, in eval mode, with its config (as trained).
+
+    A colorizer's decoding needs the run's colour prior (its rebalancing weights): the run's color_prior.npy
+    (or the config's `color.prior`), else computed again from the config's data folder. `prior_correction`
+    replaces the config's share of the rebalancing that the decoding undoes.
+    """
+    from training.colorbins import rebalancing_weights
+    from training.trainer import colour_prior
+
     state = checkpoint.load(checkpoint_path)
     config = from_dict(state["config"])
-    weights = np.ones(1, np.float32) if config.task == "colorize" and config.color.head == "bins" else None
-    generator = Task(config, weights).build_generator()
+    weights = None
+    if config.task == "colorize" and config.color.head == "bins":
+        prior = colour_prior(config, checkpoint_path.parent)
+        weights = rebalancing_weights(prior, config.color.rebalance_mix, config.color.soft_sigma)
+    decoding = config
+    if prior_correction is not None:
+        decoding = replace(config, color=replace(config.color, prior_correction=prior_correction))
+    generator = Task(decoding, weights).build_generator()
     generator.load_state_dict(checkpoint.ema_generator_state(state))
     fold_spectral_norm(generator)
     return generator.eval(), config, state
@@ -193,15 +210,18 @@ def export(
     name: str | None = None,
     command: str = "",
     temperature: float | None = None,
+    prior_correction: float | None = None,
 ) -> dict[str, Any]:
     """Export, verify parity (< 1e-3) and update out_dir/manifest.json; returns the manifest entry.
 
-    `temperature`: the colorize model's default annealed-mean temperature at inference (default: the training
-    config's); the training config is recorded unchanged.
+    Colorize decoding, built into the graph: `temperature` is the default of its temperature input and
+    `prior_correction` the share of class rebalancing undone (defaults: the training config's, which is
+    recorded unchanged).
     """
-    generator, config, state = load_generator(checkpoint_path)
+    generator, config, state = load_generator(checkpoint_path, prior_correction)
     task = config.task
     temperature = config.color.temperature if temperature is None else temperature
+    prior_correction = config.color.prior_correction if prior_correction is None else prior_correction
     out_dir.mkdir(parents=True, exist_ok=True)
     file = f"{name or task}.onnx"
     with atomic_path(out_dir / file) as tmp:
@@ -215,6 +235,7 @@ def export(
         "wall_time_h": round(state.get("wall_seconds", 0.0) / 3600, 2),
         "hardware": state.get("hardware", ""),
         "parity_max_abs_error": error,
+        **({"decoding_prior_correction": prior_correction} if task == "colorize" else {}),
         **complexity(generator, task),
     }
     entry = manifest_entry(task, file, sha256_file(out_dir / file), config, generator, training, temperature)

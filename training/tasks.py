@@ -40,13 +40,18 @@ class RestoreNet(nn.Module):
 class ColorizeNet(nn.Module):
     """L* -> raw head output at 1/out_stride: bin logits (`bins`) or tanh-bounded ab / 110 (`regression`)."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, class_weights: np.ndarray | None = None):
         super().__init__()
         g, c = config.generator, config.color
         self.head = c.head
         self.register_buffer("centers", torch.from_numpy(ab_bin_centers()))
         outputs = len(self.centers) if c.head == "bins" else 2
         self.unet = UNetGenerator(1, outputs, g.width, g.depth, g.norm, g.attention, out_stride=c.out_stride)
+        shift = None
+        if c.head == "bins" and class_weights is not None and c.prior_correction:
+            shift = -c.prior_correction * torch.log(torch.as_tensor(class_weights, dtype=torch.float32)).view(-1, 1, 1)
+        # derived from the colour prior, not learned: kept out of checkpoints, exported as a constant
+        self.register_buffer("logit_shift", shift, persistent=False)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
         return self.unet(lightness / 50.0 - 1.0)
@@ -54,7 +59,8 @@ class ColorizeNet(nn.Module):
     def decode(self, raw: torch.Tensor, temperature: float | torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """Raw head output -> a*b* in Lab units at `size` (bilinear upsampling of the chroma)."""
         if self.head == "bins":
-            ab = annealed_mean(raw.float(), self.centers, temperature)
+            logits = raw.float() if self.logit_shift is None else raw.float() + self.logit_shift
+            ab = annealed_mean(logits, self.centers, temperature)
         else:
             ab = torch.tanh(raw.float()) * AB_SCALE
         return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
@@ -77,7 +83,10 @@ class Task:
             raise ValueError("the regression colour head needs l1_weight > 0")
 
     def build_generator(self) -> nn.Module:
-        return RestoreNet(self.config) if self.name == "restore" else ColorizeNet(self.config)
+        if self.name == "restore":
+            return RestoreNet(self.config)
+        weights = None if self.class_weights is None else self.class_weights.numpy()
+        return ColorizeNet(self.config, weights)
 
     def build_critic(self) -> PatchCritic:
         channels = 6 if self.name == "restore" else 3
