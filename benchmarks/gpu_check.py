@@ -19,7 +19,7 @@ Steps, each in fresh processes one after the other (ONNX Runtime only, never tor
    against the CPU provider's fp32 (max abs difference, PSNR over the output range); and the PSNR against ground
    truth of `Restorer` on the CPU (fp32), CUDA fp32 and CUDA fp16: restore on the photos degraded here (blur,
    noise, scratches, JPEG; a fixed seed per photo), colorize from their gray version against the colour photo.
-2. photo latency (`--sizes`, default 512x512 and 1920x1080): `Restorer.restore_image` (512 px tiles, as
+2. photo latency (`--sizes`, default 512x512 and 1920x1080): `Restorer.restore_image` (1024 px tiles, as
    `revive photo` runs), `colorize_image` (at the manifest's render size) and `process(colorize="always")` on
    a gray photo; CUDA fp32, CUDA fp16, and the CPU running what the engine runs there (its cpu-int8 variant if
    listed). On CUDA fp32 also `OnnxModel.run` through the IO binding against plain `session.run`, on a batch of
@@ -69,6 +69,7 @@ from benchmarks.common import (
 )
 from restore.errors import DeviceError, WeightsError
 from restore.manifest import CUDA_VARIANT, load_manifest
+from restore.tiling import DEFAULT_TILE
 
 TASKS = ("restore", "colorize")
 SIZES = ("512x512", "1920x1080")
@@ -392,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video-frames", type=int, default=60)
     parser.add_argument("--video-repeats", type=int, default=1, help="timed passes over the clip (one untimed first)")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4], help="video frames per model run")
-    parser.add_argument("--tile", type=int, default=512, help="restore tile size for the video, as --tile")
+    parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help="restore tile size for the video, as --tile")
     args = parser.parse_args(argv)
     weights = args.weights.resolve()
     try:

@@ -1,6 +1,6 @@
 """Peak memory of the photo pipeline on large photos, stage by stage, as `revive photo` runs it.
 
-    python -m benchmarks.memory --weights weights/ [--sizes 3840x2160 7680x4320] [--tile 512]
+    python -m benchmarks.memory --weights weights/ [--sizes 3840x2160 7680x4320] [--tile 1024]
 
 Each size runs in a fresh subprocess: a PNG on disk -> restore.io_image.load_image -> restore (tiled) ->
 colorize (always) -> save_png_atomic. Per stage: seconds, the peak resident memory during that stage
@@ -29,6 +29,7 @@ from benchmarks.common import (
     rss_mb,
     sample_photo,
 )
+from restore.tiling import DEFAULT_TILE
 
 SIZES = ("3840x2160", "7680x4320")
 TARGET_MB = {"3840x2160": 1500.0}
@@ -66,7 +67,7 @@ def main() -> None:
     parser.set_defaults(repeats=1)
     parser.add_argument("--weights", required=True, help="folder with manifest.json and the ONNX models")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), metavar="WxH")
-    parser.add_argument("--tile", type=int, default=512, help="restore tile size, as `revive photo --tile`")
+    parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help="restore tile size, as `revive photo --tile`")
     args = parser.parse_args()
     weights = str(Path(args.weights).resolve())
     results = []

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import ROOT, Result, base_parser, isolated, markdown_table, parse_size, report
+from restore.tiling import DEFAULT_TILE
 
 sys.path.insert(0, str(ROOT / "tests"))  # the clip helpers the tests use
 
@@ -26,7 +27,7 @@ TARGET_RATIO = 0.85
 
 
 def measure(
-    weights: str, clip: str, batch: int, device: str, colorize: str, repeats: int, warmup: int, tile: int = 512
+    weights: str, clip: str, batch: int, device: str, colorize: str, repeats: int, warmup: int, tile: int = DEFAULT_TILE
 ) -> Result:
     """Model-only and pipeline frames per second on `clip` (see the module docstring); `tile` as `--tile`."""
     from types import SimpleNamespace

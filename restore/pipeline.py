@@ -14,7 +14,7 @@ import numpy as np
 from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrink, to_uint8
 from restore.engine import DEVICES, OnnxModel
 from restore.manifest import Manifest, ModelSpec, load_manifest
-from restore.tiling import TilePlan, run_tiled
+from restore.tiling import DEFAULT_TILE, TilePlan, run_tiled
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Restorer:
         self,
         weights_dir: str | os.PathLike[str] | None = None,
         device: str = "auto",
-        tile: int = 512,
+        tile: int = DEFAULT_TILE,
         tile_overlap: int = 32,
     ) -> None:
         if device not in DEVICES:

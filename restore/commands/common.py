@@ -15,6 +15,7 @@ from restore.engine import DEVICES
 from restore.errors import ImageError, ReviveError
 from restore.pipeline import COLORIZE_MODES, WEIGHTS_ENV, Restorer
 from restore.sequence import Progress
+from restore.tiling import DEFAULT_TILE
 
 PROG = "revive"
 log = logging.getLogger(__name__)
@@ -42,9 +43,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--tile",
         type=non_negative_int,
-        default=512,
+        default=DEFAULT_TILE,
         metavar="N",
-        help="restore in tiles of at most N px a side to bound memory; 0 = whole image (default: 512)",
+        help=f"restore in tiles of at most N px a side to bound memory; 0 = whole image (default: {DEFAULT_TILE})",
     )
     group.add_argument(
         "--tile-overlap",
