@@ -249,3 +249,18 @@ def test_gpu_pack_splits_under_the_size_limit_and_joins_to_an_exportable_checkpo
     for key, value in checkpoint.ema_generator_state(checkpoint.load(joined)).items():
         assert torch.equal(value, original[key]), key
     assert export(joined, tmp_path / "weights")["training"]["iterations"] == 2
+
+
+def test_a_regression_head_colorizer_exports_without_a_temperature_input(photo_folder, tmp_path):
+    """The L1 baseline of the colour issue: its graph has no temperature, and its manifest entry says so."""
+    from restore.manifest import load_manifest
+    from restore.pipeline import Restorer
+    from training.export import export
+
+    regression = {"color": {"head": "regression"}, "l1_weight": 1.0, "class_weight": 0.0}
+    Trainer(tiny_config("colorize", photo_folder, tmp_path / "run", iters=2, pretrain_iters=2, **regression)).fit()
+    entry = export(tmp_path / "run" / "last.pt", tmp_path / "weights")
+    assert list(entry["inputs"]) == ["L"] and entry["training"]["parity_max_abs_error"] < 1e-3
+    assert load_manifest(tmp_path / "weights").model("colorize").temperature is None
+    gray = np.repeat(np.linspace(0, 255, 32 * 48, dtype=np.uint8).reshape(32, 48, 1), 3, axis=2)
+    assert Restorer(tmp_path / "weights", device="cpu").colorize_image(gray).shape == (32, 48, 3)

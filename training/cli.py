@@ -192,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--temperature", type=float, help="colorize: annealed-mean temperature (default: the model's own)"
     )
+    evaluate.add_argument(
+        "--fp32", action="store_true", help="run the model's own file, not the faster variant the CPU runs (int8)"
+    )
     evaluate.add_argument("--json", help="also write the results as JSON here")
     evaluate.add_argument("--markdown", help="also write the table as Markdown here")
     evaluate.set_defaults(handler=_eval)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,8 @@ def run_evaluation(args: argparse.Namespace) -> int:
     spec = restorer.manifest.models.get(args.task)
     if spec is None or spec.path.name != weights.name:
         raise ValueError(f"{weights.parent / 'manifest.json'} has no {args.task} entry for {weights.name}")
+    if args.fp32:  # the model's own file, not the variant (e.g. cpu-int8) that the CPU runs in its place
+        restorer.manifest.models[args.task] = replace(spec, variants=())
     images = list_images(Path(args.data))
     if args.limit:
         images = images[: args.limit]
@@ -131,6 +134,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         "preset": args.preset,
         **({"temperature": args.temperature} if args.task == "colorize" and args.temperature is not None else {}),
         "images": len(rows),
+        "ran": restorer.model(args.task).path.relative_to(weights.parent).as_posix(),
         "mean": mean,
         "per_image": rows,
     }

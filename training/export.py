@@ -156,7 +156,9 @@ def check_parity(generator: nn.Module, task: str, path: Path, temperature: float
         arrays = example_inputs(task, shape, temperature, seed=sum(shape))
         with torch.no_grad():
             expected = graph(*[torch.from_numpy(a) for a in arrays]).numpy()
-        actual = session.run(None, dict(zip(input_names, arrays, strict=True)))[0]
+        feed = dict(zip(input_names, arrays, strict=True))
+        # a regression-head colorizer has no temperature: the exporter drops the unused input
+        actual = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
         worst = max(worst, float(np.abs(actual - expected).max()))
     return worst
 
@@ -185,11 +187,11 @@ def manifest_entry(
             "receptive_field": receptive_field(generator, task),
         }
     else:
+        inputs = {"L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]}}
+        if config.color.head == "bins":
+            inputs["temperature"] = {"shape": [1], "default": temperature, "range": [0.05, 1.0]}
         io = {
-            "inputs": {
-                "L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]},
-                "temperature": {"shape": [1], "default": temperature, "range": [0.05, 1.0]},
-            },
+            "inputs": inputs,
             "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},
             "render_size": 512,
         }
