@@ -29,35 +29,52 @@ def model_table(weights: Path) -> str:
     return "\n".join(lines)
 
 
-def restore_table(result: dict) -> str:
-    mean = result["mean"]
-    rows = [("degraded input", "input"), ("OpenCV (inpaint + non-local means)", "opencv"), ("Revive restore", "model")]
+def which(result: dict) -> str:
+    """'' for the model's own file, ' (cpu-int8)' etc. for the variant that ran in its place."""
+    ran = result.get("ran", "")
+    return " (cpu-int8: what the CPU runs)" if ".int8." in ran else ""
+
+
+def restore_table(results: list[dict]) -> str:
+    """One preset: the baselines, then a row per evaluated file (the model, its CPU variant)."""
+    mean = results[0]["mean"]
     lines = [
-        f"{result['images']} images, preset `{result['preset']}`",
+        f"{results[0]['images']} images, preset `{results[0]['preset']}`",
         "",
         "| method | PSNR (dB) | SSIM |",
         "|---|---:|---:|",
+        f"| degraded input | {mean['input_psnr']:.2f} | {mean['input_ssim']:.3f} |",
+        f"| OpenCV (inpaint + non-local means) | {mean['opencv_psnr']:.2f} | {mean['opencv_ssim']:.3f} |",
     ]
-    lines += [f"| {name} | {mean[f'{key}_psnr']:.2f} | {mean[f'{key}_ssim']:.3f} |" for name, key in rows]
+    for result in sorted(results, key=which):
+        m = result["mean"]
+        lines.append(f"| Revive restore{which(result)} | {m['model_psnr']:.2f} | {m['model_ssim']:.3f} |")
     return "\n".join(lines)
 
 
-def colorize_table(result: dict) -> str:
-    mean = result["mean"]
+def colorize_table(results: list[dict], default_temperature: float | None) -> str:
+    """One table: the grayscale baseline, a row per evaluated temperature, the ground truth."""
+    mean = results[0]["mean"]
     truth = mean["truth_colorfulness"]
-    return "\n".join(
-        [
-            f"{result['images']} images (colourized from the clean photo's luminance). Tint variety: the spread "
-            "across photos of each photo's mean a*b* (near 0 when every photo gets the same tint).",
-            "",
-            "| method | PSNR (dB) | colourfulness | share of ground truth's | tint variety |",
-            "|---|---:|---:|---:|---:|",
-            f"| grayscale (a* = b* = 0) | {mean['gray_psnr']:.2f} | 0.0 | 0% | 0.0 |",
-            f"| Revive colorize | {mean['model_psnr']:.2f} | {mean['model_colorfulness']:.1f} "
-            f"| {100 * mean['model_colorfulness'] / truth:.0f}% | {mean.get('model_tint_variety', float('nan')):.1f} |",
-            f"| ground truth | - | {truth:.1f} | 100% | {mean.get('truth_tint_variety', float('nan')):.1f} |",
-        ]
-    )
+    lines = [
+        f"{results[0]['images']} images (colourized from the clean photo's luminance). Tint variety: the spread "
+        "across photos of each photo's mean a*b* (near 0 when every photo gets the same tint).",
+        "",
+        "| method | PSNR (dB) | colourfulness | share of ground truth's | tint variety |",
+        "|---|---:|---:|---:|---:|",
+        f"| grayscale (a* = b* = 0) | {mean['gray_psnr']:.2f} | 0.0 | 0% | 0.0 |",
+    ]
+    for result in sorted(results, key=lambda r: (r.get("temperature", default_temperature or 0.0), which(r))):
+        temperature = result.get("temperature", default_temperature)
+        label = f"temperature {temperature}" + (" (default)" if temperature == default_temperature else "")
+        label += which(result)
+        m = result["mean"]
+        lines.append(
+            f"| Revive colorize, {label} | {m['model_psnr']:.2f} | {m['model_colorfulness']:.1f} "
+            f"| {100 * m['model_colorfulness'] / truth:.0f}% | {m.get('model_tint_variety', float('nan')):.1f} |"
+        )
+    lines.append(f"| ground truth | - | {truth:.1f} | 100% | {mean.get('truth_tint_variety', float('nan')):.1f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -65,10 +82,21 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=Path("weights"))
     args = parser.parse_args()
     print(model_table(args.weights), end="\n\n")
+    colorize, restore = [], {}
     for path in sorted((args.weights / "eval").glob("*.json")):
         result = json.loads(path.read_text())
-        print(f"### {path.stem}\n")
-        print(restore_table(result) if result["task"] == "restore" else colorize_table(result), end="\n\n")
+        if result["task"] == "colorize":
+            colorize.append(result)
+        else:
+            restore.setdefault(result["preset"], []).append(result)
+    for preset, results in restore.items():
+        print(f"### restore, `{preset}` preset\n")
+        print(restore_table(results), end="\n\n")
+    if colorize:
+        manifest = json.loads((args.weights / "manifest.json").read_text())
+        default = manifest["models"]["colorize"]["inputs"].get("temperature", {}).get("default")
+        print("### colorize\n")
+        print(colorize_table(colorize, default), end="\n\n")
 
 
 if __name__ == "__main__":
