@@ -158,7 +158,9 @@ def model_rows(weights: str, tasks: list[str], sizes: list[str], runs: Result, b
             for runtime, mode, result in measured:
                 gflop = None if mode == "pipeline" else reference["gflop"]  # the pipeline renders smaller
                 rate = None if gflop is None else gflop / result["median_s"]
-                percent = None if rate is None else 100 * rate / peak
+                # an int8 model does the same work in integer ops: its rate is no share of the fp32 peak
+                fp32 = ".int8." not in result.get("file", "")
+                percent = None if rate is None or not fp32 else 100 * rate / peak
                 rows.append(
                     {
                         "task": task,
