@@ -220,3 +220,12 @@ def test_degrade_folder_writes_one_png_per_input(tmp_path):
 
     with pytest.raises(ValueError, match="preset"):
         degrade_folder("nope", in_dir, out_dir)
+
+
+def test_clean_share_leaves_that_share_of_photos_untouched(photo):
+    small = photo[:48, :64]
+    untouched = [
+        np.array_equal(degrade(small, PRESETS["train2"], np.random.default_rng(seed)), small) for seed in range(200)
+    ]
+    assert 0.08 < np.mean(untouched) < 0.22  # clean_p 0.15
+    assert not any(np.array_equal(degrade(small, PRESETS["train"], np.random.default_rng(s)), small) for s in range(50))

@@ -242,10 +242,12 @@ class Dust(_Checked):
 class DegradationConfig(_Checked):
     """The whole pipeline; fields run in this order.
 
-    ``grayscale_p`` makes the output gray (3 equal channels). A restore trainer should then gray the target
-    too (as Bringing-Old-Photos does), or the network is asked to invent colour.
+    ``clean_p`` returns that share of images untouched, so a restorer also learns to leave a sound photo
+    alone. ``grayscale_p`` makes the output gray (3 equal channels). A restore trainer should then gray the
+    target too (as Bringing-Old-Photos does), or the network is asked to invent colour.
     """
 
+    clean_p: float = 0.0
     stage1: Stage = field(default_factory=Stage)
     vignette: Vignette = field(default_factory=Vignette)
     exposure: Exposure = field(default_factory=Exposure)
@@ -616,6 +618,8 @@ def degrade(image: np.ndarray, config: DegradationConfig, rng: np.random.Generat
     """Degraded copy of an (h, w, 3) uint8 RGB image: same size, RGB uint8; same ``rng`` state, same bytes."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (h, w, 3) uint8 RGB image, got {image.dtype} {image.shape}")
+    if _happens(rng, config.clean_p):  # draws nothing when clean_p is 0: other presets keep their bytes
+        return image.copy()
     img = image.astype(np.float32) / 255.0
     img = _stage(img, config.stage1, rng)
     for name, effect in _DEFECTS:
@@ -694,6 +698,23 @@ def _train() -> DegradationConfig:
         ),
         stage2_p=0.8,
         grayscale_p=0.2,
+    )
+
+
+def _train2() -> DegradationConfig:
+    """``train`` with 15% sound photos and half as many global tone changes (fade, tint, exposure, vignette).
+
+    Measured on the model trained with ``train`` (model card): it changes the tone of photos that were not
+    damaged, and makes 45 of 110 val photos worse than their degraded input.
+    """
+    base = _train()
+    return dataclasses.replace(
+        base,
+        clean_p=0.15,
+        vignette=dataclasses.replace(base.vignette, p=0.1),
+        exposure=dataclasses.replace(base.exposure, p=0.15),
+        fade=dataclasses.replace(base.fade, p=0.2),
+        tint=dataclasses.replace(base.tint, p=0.1),
     )
 
 
@@ -795,6 +816,7 @@ def _colorize() -> DegradationConfig:
 
 PRESETS: dict[str, DegradationConfig] = {
     "train": _train(),
+    "train2": _train2(),
     "eval": _eval(),
     "bopbtl": _bopbtl(),
     "colorize": _colorize(),
