@@ -15,12 +15,14 @@ from pathlib import Path
 
 import torch
 
+from training.checkpoint import load, save_atomic
+
 SLIM_KEYS = ("config", "step", "samples", "wall_seconds", "hardware")
 
 
 def init(checkpoint: Path, out: Path) -> None:
     """The EMA generator in float16 (half the size), for `revive-train fit --init-from` on the GPU machine."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = load(checkpoint)
     ema = {name: t.half() if t.is_floating_point() else t for name, t in state["ema"].items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"ema": ema, "step": state["step"]}, out)
@@ -28,7 +30,7 @@ def init(checkpoint: Path, out: Path) -> None:
 
 def split(checkpoint: Path, prefix: Path, max_mib: float) -> list[Path]:
     """Write prefix.part0.pt, prefix.part1.pt, ... each under `max_mib` MiB; part 0 also holds the metadata."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = load(checkpoint)
     parts: list[dict[str, torch.Tensor]] = [{}]
     size = 0
     for name, tensor in state["ema"].items():
@@ -50,14 +52,12 @@ def split(checkpoint: Path, prefix: Path, max_mib: float) -> list[Path]:
 
 def join(prefix: Path, out: Path) -> dict:
     """Merge the parts back into one slim checkpoint at `out`."""
-    from training.checkpoint import save_atomic
-
     paths = sorted(prefix.parent.glob(f"{prefix.name}.part*.pt"), key=lambda p: int(p.stem.rsplit("part", 1)[1]))
     if not paths:
         raise FileNotFoundError(f"no {prefix.name}.part*.pt in {prefix.parent}")
     state: dict = {"ema": {}}
     for path in paths:
-        part = torch.load(path, map_location="cpu", weights_only=True)
+        part = load(path)
         state["ema"].update(part.pop("ema"))
         state.update(part)
     save_atomic(state, out)

@@ -61,15 +61,11 @@ def load_generator(
     (or the config's `color.prior`), else computed again from the config's data folder. `prior_correction`
     replaces the config's share of the rebalancing that the decoding undoes.
     """
-    from training.colorbins import rebalancing_weights
-    from training.trainer import colour_prior
+    from training.trainer import class_weights
 
     state = checkpoint.load(checkpoint_path)
     config = from_dict(state["config"])
-    weights = None
-    if config.task == "colorize" and config.color.head == "bins":
-        prior = colour_prior(config, checkpoint_path.parent)
-        weights = rebalancing_weights(prior, config.color.rebalance_mix, config.color.soft_sigma)
+    weights = class_weights(config, checkpoint_path.parent)
     decoding = config
     if prior_correction is not None:
         decoding = replace(config, color=replace(config.color, prior_correction=prior_correction))

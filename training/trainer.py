@@ -68,6 +68,13 @@ def colour_prior(config: TrainConfig, run_dir: Path) -> np.ndarray:
     return distribution
 
 
+def class_weights(config: TrainConfig, run_dir: Path) -> np.ndarray | None:
+    """The colour head's class-rebalancing weights from the run's colour prior (None unless colorize with bins)."""
+    if config.task != "colorize" or config.color.head != "bins":
+        return None
+    return rebalancing_weights(colour_prior(config, run_dir), config.color.rebalance_mix, config.color.soft_sigma)
+
+
 def hardware_description(ctx: distributed.Context) -> str:
     """E.g. '1 x NVIDIA H100' or 'AMD EPYC 9R14 (2 threads)', for the model card."""
     if ctx.device.type == "cuda":
@@ -101,12 +108,7 @@ class Trainer:
         torch.manual_seed(config.seed + self.ctx.rank)
         self.run_dir = Path(config.out)
         self.last_path = self.run_dir / "last.pt"
-        weights = None
-        if config.task == "colorize" and config.color.head == "bins":
-            weights = rebalancing_weights(
-                colour_prior(config, self.run_dir), config.color.rebalance_mix, config.color.soft_sigma
-            )
-        self.task = Task(config, weights)
+        self.task = Task(config, class_weights(config, self.run_dir))
         device = self.ctx.device
         self.generator = self.task.build_generator().to(device)
         self.critic = self.task.build_critic().to(device)
