@@ -118,7 +118,7 @@ def accuracy(folders: dict[str, str], device: str, photos: int) -> Result:
     result: Result = {"photos": [name for name, _ in images], "models": {}, "quality": {}}
     for task in TASKS:
         spec = reference.model(task).spec
-        extra = {} if spec.temperature is None else {spec.temperature.name: np.float32([spec.temperature.default])}
+        extra = spec.temperature_feed()
         raw: dict[str, list[dict[str, Any]]] = {name: [] for name in candidates}
         quality: dict[str, list[float]] = {name: [] for name in restorers}
         for index, (_, rgb) in enumerate(images):

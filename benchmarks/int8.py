@@ -48,12 +48,7 @@ def model_speed(weights: str, task: str, model: str, height: int, width: int, re
     if task == "restore":
         image, feed = rng.random((height, width, 3), dtype=np.float32), {}
     else:
-        image = rng.random((height, width, 1), dtype=np.float32) * 100
-        feed = (
-            {}
-            if spec.temperature is None
-            else {spec.temperature.name: np.array([spec.temperature.default], np.float32)}
-        )
+        image, feed = rng.random((height, width, 1), dtype=np.float32) * 100, spec.temperature_feed()
     return timed(lambda: onnx_model.run_image(image, feed), repeats, warmup)
 
 

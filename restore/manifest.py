@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from restore.errors import WeightsError
 
 MANIFEST_NAME = "manifest.json"
@@ -68,6 +70,18 @@ class ModelSpec:
             if variant.name == DEVICE_VARIANTS[device]:
                 return replace(self, path=variant.path, sha256=variant.sha256, variants=())
         return self
+
+    def temperature_feed(self, value: float | None = None) -> dict[str, np.ndarray]:
+        """The colorize model's temperature input ({} for a model without one): `value`, else its default;
+        ValueError outside the model's range."""
+        if self.temperature is None:
+            return {}
+        value = self.temperature.default if value is None else value
+        if self.temperature.range is not None:
+            low, high = self.temperature.range
+            if not low <= value <= high:
+                raise ValueError(f"temperature {value} is outside the colorize model's range [{low}, {high}]")
+        return {self.temperature.name: np.array([value], dtype=np.float32)}
 
     def verify(self) -> None:
         """Raise WeightsError unless the model file exists and matches the manifest's sha256."""

@@ -196,12 +196,7 @@ class Restorer:
                 log.warning("the colorize model has no temperature input; ignoring temperature=%s", temperature)
                 self._warned_no_temperature = True
             return {}
-        value = spec.temperature.default if temperature is None else temperature
-        if spec.temperature.range is not None:
-            low, high = spec.temperature.range
-            if not low <= value <= high:
-                raise ValueError(f"temperature {value} is outside the colorize model's range [{low}, {high}]")
-        return {spec.temperature.name: np.array([value], dtype=np.float32)}
+        return spec.temperature_feed(temperature)
 
 
 def _batchable(images: Sequence[np.ndarray]) -> bool:
