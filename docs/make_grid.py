@@ -2,6 +2,9 @@
 
     python docs/make_grid.py ../shared/data/old-photos -o docs/old_photos_grid.png --count 8
 
+Several ``--weights`` folders give one result column each (a contact sheet comparing models), e.g.
+``--weights runs/a/weights --weights runs/b/weights --colorize always --no-restore``.
+
 The grid holds the input photos, so keep it out of git when they are not yours to publish (the default output
 name is in .gitignore).
 """
@@ -37,7 +40,10 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("-o", "--output", type=Path, default=Path("docs/old_photos_grid.png"))
     parser.add_argument("--count", type=int, default=8)
-    parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument(
+        "--weights", type=Path, action="append", help="weights folder (repeat to compare; default: the shipped)"
+    )
+    parser.add_argument("--no-restore", dest="restore", action="store_false", help="colourize only")
     parser.add_argument("--colorize", default="auto", choices=("auto", "always", "never"))
     parser.add_argument("--temperature", type=float, default=None, help="colour temperature (default: the model's)")
     args = parser.parse_args()
@@ -46,12 +52,15 @@ def main() -> None:
         (p for p in args.folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=lambda p: natural_key(p.name)
     )
     step = max(1, len(paths) // args.count)
-    restorer = Restorer(args.weights, device="auto")
+    restorers = [Restorer(weights, device="auto") for weights in args.weights or [None]]
     rows = []
     for path in paths[::step][: args.count]:
         photo = load_image(path).rgb
-        result = restorer.process(photo, colorize=args.colorize, temperature=args.temperature)
-        rows.append(np.concatenate([fit(photo), fit(result)], axis=1))
+        results = [
+            restorer.process(photo, restore=args.restore, colorize=args.colorize, temperature=args.temperature)
+            for restorer in restorers
+        ]
+        rows.append(np.concatenate([fit(photo)] + [fit(result) for result in results], axis=1))
         print(f"{path.name}: {photo.shape[1]}x{photo.shape[0]}")
     half = (len(rows) + 1) // 2
     columns = [np.concatenate(rows[:half], axis=0), np.concatenate(rows[half:], axis=0)] if len(rows) > 1 else rows
