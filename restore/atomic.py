@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -32,3 +34,9 @@ def atomic_path(path: str | os.PathLike[str], *, stable: bool = False) -> Iterat
         raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(data: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write `data` as indented UTF-8 JSON to `path`, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

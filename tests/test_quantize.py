@@ -64,3 +64,15 @@ def test_register_lists_the_int8_models_as_cpu_variants(weights_dir: Path, tmp_p
     spec = load_manifest(weights).model("restore")
     assert spec.for_device("cpu").path == weights / "int8" / "restore.int8.onnx"
     assert OnnxModel(spec, "cpu").run_image(np.zeros((16, 16, 3), np.float32)).shape == (16, 16, 3)
+
+
+def test_quantizing_one_task_keeps_the_others_record(weights_dir: Path, int8_dir: Path, tmp_path: Path):
+    out = shutil.copytree(int8_dir, tmp_path / "int8")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "coffee.png"), cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR))
+    argv = ["--weights", str(weights_dir), "--calibration", str(photos), "--out", str(out), "--samples", "2"]
+    assert quantize.main([*argv, "--tasks", "colorize"]) == 0
+    record = json.loads((out / "quantize.json").read_text())
+    assert record["restore"] == json.loads((int8_dir / "quantize.json").read_text())["restore"]
+    assert record["colorize"]["calibration"] == str(photos) and record["colorize"]["samples"] == 2

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 from torch.nn.utils import parametrize
 
-from restore.atomic import atomic_path
+from restore.atomic import atomic_path, write_json_atomic
 from restore.manifest import sha256_file
 from training import checkpoint
 from training.config import TrainConfig, from_dict
@@ -157,11 +157,6 @@ def check_parity(generator: nn.Module, task: str, path: Path, temperature: float
         actual = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
         worst = max(worst, float(np.abs(actual - expected).max()))
     return worst
-
-
-def write_json_atomic(data: dict[str, Any], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def manifest_entry(

@@ -34,6 +34,7 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from restore.atomic import write_json_atomic
 from restore.manifest import CPU_VARIANT
 from training.config import resolve
 from training.data import list_images, make_pair, random_crop, read_rgb
@@ -113,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_variant_args(parser, argv)
     manifest = json.loads((args.weights / "manifest.json").read_text())
     photos = list_images(args.calibration)
-    record = {}
+    record_path = args.out / "quantize.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record.pop("calibration", None)  # older records kept one folder for all tasks; each task now keeps its own
     for task in args.tasks:
         entry = manifest["models"][task]
         target = args.out / f"{Path(entry['file']).stem}.int8.onnx"
@@ -125,11 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             method=args.method,
             op_types=["Conv"] if args.conv_only else None,
         )
-        record[task] = {"file": target.name, "source_sha256": entry["sha256"], "samples": args.samples, **settings}
+        record[task] = {
+            "file": target.name,
+            "source_sha256": entry["sha256"],
+            "calibration": str(args.calibration),
+            "samples": args.samples,
+            **settings,
+        }
         print(f"{task}: {target} ({len(settings['fp32_nodes'])} tail nodes kept fp32)")
         if args.register:
             register_variant(args.weights, task, CPU_VARIANT, target)
-    (args.out / "quantize.json").write_text(json.dumps({"calibration": str(args.calibration), **record}, indent=2))
+    write_json_atomic(record, record_path)  # the other tasks' records stay
     return 0
 
 

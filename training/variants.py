@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 
-from restore.atomic import atomic_path
+from restore.atomic import write_json_atomic
 from restore.manifest import MANIFEST_NAME, sha256_file
 
 TASKS = ("restore", "colorize")
@@ -74,5 +74,4 @@ def register_variant(weights: Path, task: str, name: str, file: Path) -> None:
     manifest = json.loads(path.read_text(encoding="utf-8"))
     relative = file.resolve().relative_to(weights.resolve()).as_posix()
     manifest["models"][task].setdefault("variants", {})[name] = {"file": relative, "sha256": sha256_file(file)}
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_json_atomic(manifest, path)
