@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
+
+INPUT_BANDS = ((0.0, 18.0), (18.0, 22.0), (22.0, 26.0), (26.0, float("inf")))
 
 
 def model_table(weights: Path) -> str:
@@ -49,6 +52,32 @@ def restore_table(results: list[dict]) -> str:
     for result in sorted(results, key=which):
         m = result["mean"]
         lines.append(f"| Revive restore{which(result)} | {m['model_psnr']:.2f} | {m['model_ssim']:.3f} |")
+    return "\n".join(lines)
+
+
+def gain_table(result: dict) -> str:
+    """Per-photo gains of one restore result over its degraded input: how many got worse, the median gain,
+    and the mean gain in bands of input PSNR (heavily to lightly damaged)."""
+    gains = [(row["input_psnr"], row["model_psnr"] - row["input_psnr"]) for row in result["per_image"]]
+    worse = sum(gain < 0 for _, gain in gains)
+    lines = [
+        f"Revive restore{which(result)}: {worse} of {len(gains)} photos worse than their input, "
+        f"median gain {statistics.median(gain for _, gain in gains):+.2f} dB",
+        "",
+        "| input PSNR (dB) | photos | mean gain (dB) |",
+        "|---|---:|---:|",
+    ]
+    for low, high in INPUT_BANDS:
+        band = [gain for value, gain in gains if low <= value < high]
+        label = (
+            f"under {high:.0f}"
+            if low == 0
+            else f"{low:.0f} and over"
+            if high == float("inf")
+            else f"{low:.0f}-{high:.0f}"
+        )
+        mean = f"{statistics.fmean(band):+.2f}" if band else "-"
+        lines.append(f"| {label} | {len(band)} | {mean} |")
     return "\n".join(lines)
 
 
@@ -92,6 +121,8 @@ def main() -> None:
     for preset, results in restore.items():
         print(f"### restore, `{preset}` preset\n")
         print(restore_table(results), end="\n\n")
+        for result in sorted(results, key=which):
+            print(gain_table(result), end="\n\n")
     if colorize:
         manifest = json.loads((args.weights / "manifest.json").read_text())
         default = manifest["models"]["colorize"]["inputs"].get("temperature", {}).get("default")
