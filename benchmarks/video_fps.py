@@ -40,7 +40,7 @@ def measure(
     restorer = Restorer(weights, device=device, tile=tile)
     restorer.prepare(colorize=colorize)
     frames = read_clip(Path(clip))[0]
-    options = SimpleNamespace(restore=True, colorize=colorize, render_size=None, temperature=None)
+    options = SimpleNamespace(restore=True, colorize=colorize, render_size=None, temperature=None, strength=1.0)
 
     def model_only() -> None:
         for start in range(0, len(frames), batch):

@@ -83,10 +83,13 @@ class Restorer:
         """ONNX Runtime providers of the loaded models, in priority order ([] before any load)."""
         return next(iter(self._models.values())).providers if self._models else []
 
-    def prepare(self, *, restore: bool = True, colorize: str = "auto", temperature: float | None = None) -> None:
+    def prepare(
+        self, *, restore: bool = True, colorize: str = "auto", temperature: float | None = None, strength: float = 1.0
+    ) -> None:
         """Load the models that process() with these options may need and check the options, so that
         missing weights or bad settings fail before any photo is processed."""
         _check_colorize_mode(colorize)
+        _check_strength(strength)
         if restore:
             spec = self.model("restore").spec
             if self.tile:
@@ -103,15 +106,22 @@ class Restorer:
         render_size: int | None = None,
         temperature: float | None = None,
         tile: int | None = None,
+        strength: float = 1.0,
     ) -> np.ndarray:
         """Restore and/or colourize an HxWx3 uint8 RGB image; returns a new array of the same size.
 
         colorize: "auto" colourizes only black-and-white or toned photos (see color.is_grayscale),
         "always" or "never". render_size and temperature default to the manifest's values, tile to
-        the Restorer's.
+        the Restorer's. strength: how much of the restoration to keep (see restore_images).
         """
         return self.process_batch(
-            [rgb], restore=restore, colorize=colorize, render_size=render_size, temperature=temperature, tile=tile
+            [rgb],
+            restore=restore,
+            colorize=colorize,
+            render_size=render_size,
+            temperature=temperature,
+            tile=tile,
+            strength=strength,
         )[0]
 
     def process_batch(
@@ -123,6 +133,7 @@ class Restorer:
         render_size: int | None = None,
         temperature: float | None = None,
         tile: int | None = None,
+        strength: float = 1.0,
     ) -> list[np.ndarray]:
         """process() for several images. Same-size images that fit in one tile go through each model as
         one batch: the same results, faster on devices that gain from batching."""
@@ -131,20 +142,31 @@ class Restorer:
                 raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
         _check_colorize_mode(colorize)
         wants_colour = [colorize == "always" or (colorize == "auto" and is_grayscale(rgb)) for rgb in images]
-        out = self.restore_images(images, tile=tile) if restore else [rgb.copy() for rgb in images]
+        out = self.restore_images(images, tile=tile, strength=strength) if restore else [rgb.copy() for rgb in images]
         picked = [i for i, wanted in enumerate(wants_colour) if wanted]
         coloured = self.colorize_images([out[i] for i in picked], render_size=render_size, temperature=temperature)
         for i, rgb in zip(picked, coloured, strict=True):
             out[i] = rgb
         return out
 
-    def restore_image(self, rgb: np.ndarray, *, tile: int | None = None) -> np.ndarray:
+    def restore_image(self, rgb: np.ndarray, *, tile: int | None = None, strength: float = 1.0) -> np.ndarray:
         """Run the restore model over `rgb` (uint8), tiled when larger than one tile of `tile` px
-        (default: the Restorer's tile; 0 = whole image)."""
-        return self.restore_images([rgb], tile=tile)[0]
+        (default: the Restorer's tile; 0 = whole image). strength in [0, 1] keeps that share of the change
+        the model makes (1: all of it; 0.5: halfway between the photo and the model's result), as
+        Real-ESRGAN's denoise strength and CodeFormer's fidelity weight let a user hold a model back."""
+        return self.restore_images([rgb], tile=tile, strength=strength)[0]
 
-    def restore_images(self, images: Sequence[np.ndarray], *, tile: int | None = None) -> list[np.ndarray]:
+    def restore_images(
+        self, images: Sequence[np.ndarray], *, tile: int | None = None, strength: float = 1.0
+    ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile."""
+        _check_strength(strength)
+        restored = self._run_restore(images, tile)
+        if strength == 1.0:
+            return restored
+        return [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
+
+    def _run_restore(self, images: Sequence[np.ndarray], tile: int | None) -> list[np.ndarray]:
         if not images:
             return []
         model = self.model("restore")
@@ -211,6 +233,17 @@ def _merge_colour(lightness: np.ndarray, ab: np.ndarray, spec: ModelSpec) -> np.
     if spec.output.range is not None:
         np.clip(ab, *spec.output.range, out=ab)  # in place: ab is ours, and full-size
     return merge_lightness(lightness, ab)
+
+
+def _blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:
+    """`original` moved `strength` of the way to `restored` (uint8 both), rounded to uint8."""
+    change = restored.astype(np.float32) - original
+    return np.clip(np.rint(original + np.float32(strength) * change), 0, 255).astype(np.uint8)
+
+
+def _check_strength(strength: float) -> None:
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be between 0 and 1, not {strength}")
 
 
 def _check_colorize_mode(colorize: str) -> None:

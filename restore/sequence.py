@@ -39,6 +39,7 @@ class ModelOptions(Protocol):
     colorize: str
     render_size: int | None
     temperature: float | None
+    strength: float
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class SequenceOptions:
     colorize: str = "always"
     render_size: int | None = None
     temperature: float | None = None
+    strength: float = 1.0
     tile: int | None = None
     temporal: bool = True
     batch: int = 1
@@ -62,6 +64,7 @@ class SequenceOptions:
             colorize=colorize,
             render_size=options.render_size,
             temperature=options.temperature,
+            strength=options.strength,
             tile=getattr(options, "tile", None),
             temporal=temporal,
             batch=batch,
@@ -137,6 +140,7 @@ def run_sequence(
                 render_size=options.render_size,
                 temperature=options.temperature,
                 tile=options.tile,
+                strength=options.strength,
             )
             for frame, rgb in zip(batch, outputs, strict=True):
                 if frame.index >= start:

@@ -64,6 +64,7 @@ class Options:
     render_size: int | None = None
     temperature: float | None = None
     tile: int | None = None
+    strength: float = 1.0
 
 
 class Jobs:
@@ -83,6 +84,7 @@ class Jobs:
         render_size: float | None = None,
         temperature: float | None = None,
         tile: float | None = None,
+        strength: float | None = None,
     ) -> tuple[tuple[str, str], str, str]:
         """Restore one photo: (before, after) previews for the slider, the PNG's path, a summary line.
 
@@ -93,7 +95,7 @@ class Jobs:
         photo = _uploaded_path(photo)
         if not photo:
             raise refuse("Upload a photo first (drop it on the box, paste it, or click to browse).")
-        options = self.options(colorize, restore, render_size, temperature, tile)
+        options = self.options(colorize, restore, render_size, temperature, tile, strength)
         start = time.perf_counter()
         with user_errors():
             image = load_image(photo, max_pixels=self.settings.max_pixels)
@@ -123,6 +125,7 @@ class Jobs:
         render_size: float | None = None,
         temperature: float | None = None,
         tile: float | None = None,
+        strength: float | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio's way of asking for a progress bar)
     ) -> tuple[list[tuple[str, str]], str, str]:
         """Restore several photos: gallery items, a zip of the PNGs, and a summary naming any failures.
@@ -136,7 +139,7 @@ class Jobs:
             raise refuse("Upload one or more photos first.")
         if len(photos) > self.settings.max_batch:
             raise refuse(f"{len(photos)} photos is more than this server takes at once ({self.settings.max_batch}).")
-        options = self.options(colorize, restore, render_size, temperature, tile)
+        options = self.options(colorize, restore, render_size, temperature, tile, strength)
         job, start = self.job_dir(), time.perf_counter()
         done: list[tuple[str, str]] = []
         failed: list[str] = []
@@ -171,6 +174,7 @@ class Jobs:
         render_size: float | None = None,
         temperature: float | None = None,
         tile: float | None = None,
+        strength: float | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[str, str, str]:
         """Restore a video (sound kept): the H.264 mp4 for the player, the same file to download, a summary."""
@@ -178,7 +182,7 @@ class Jobs:
 
         if not video:
             raise refuse("Upload a video first.")
-        options = self.options(colorize, restore, render_size, temperature, tile)
+        options = self.options(colorize, restore, render_size, temperature, tile, strength)
         out = self.job_dir() / f"{Path(video).stem}-revived.mp4"
         start = time.perf_counter()
         progress(0, desc="Reading the video")
@@ -192,7 +196,13 @@ class Jobs:
         return str(out), str(out), summary
 
     def options(
-        self, colorize: str, restore: bool, render_size: float | None, temperature: float | None, tile: float | None
+        self,
+        colorize: str,
+        restore: bool,
+        render_size: float | None,
+        temperature: float | None,
+        tile: float | None,
+        strength: float | None = None,
     ) -> Options:
         """Check the page's settings (as sent, unchecked by gradio) and turn them into Options."""
         if colorize not in COLORIZE_MODES:
@@ -207,11 +217,12 @@ class Jobs:
                 render_size=int(render_size) if render_size else None,
                 temperature=float(temperature) if temperature and has_temperature else None,
                 tile=int(tile) if tile is not None else None,
+                strength=float(strength) if strength is not None else 1.0,
             )
         except (TypeError, ValueError):
-            raise refuse("render_size, temperature and tile must be numbers.") from None
-        if (options.render_size or 1) < 1 or (options.tile or 0) < 0:
-            raise refuse("render_size must be > 0 and tile >= 0.")
+            raise refuse("render_size, temperature, tile and strength must be numbers.") from None
+        if (options.render_size or 1) < 1 or (options.tile or 0) < 0 or not 0 <= options.strength <= 1:
+            raise refuse("render_size must be > 0, tile >= 0 and strength from 0 to 1.")
         return options
 
     def job_dir(self) -> Path:
@@ -238,6 +249,7 @@ class Jobs:
             render_size=options.render_size,
             temperature=options.temperature,
             tile=options.tile,
+            strength=options.strength,
         )
         return rgb, colourize
 
@@ -403,7 +415,7 @@ def user_errors() -> Iterator[None]:
 
 
 def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Component]:
-    """colorize, restore, render_size, temperature and tile controls, in the handlers' argument order."""
+    """colorize, restore, render_size, temperature, tile and strength controls, in the handlers' argument order."""
     temperature = colorize_spec.temperature
     low, high = temperature.range if temperature is not None and temperature.range else (0.05, 1.0)
     multiple = restorer.manifest.model("restore").size_multiple
@@ -414,6 +426,14 @@ def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Compo
         info="auto: only black-and-white and toned photos; colour photos keep their colours",
     )
     restore = gr.Checkbox(value=True, label="Repair damage (scratches, dust, grain, fading)")
+    strength = gr.Slider(
+        0,
+        1,
+        value=1,
+        step=0.05,
+        label="Repair strength",
+        info="share of the repair to keep: lower it for photos in good condition, which it can over-correct",
+    )
     render_size = gr.Slider(
         64,
         2048,
@@ -440,7 +460,7 @@ def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Compo
             label="Tile size (px)",
             info="large photos are repaired in tiles of this size to bound memory; 0 = whole photo at once",
         )
-    return [colorize, restore, render_size, vibrance, tile]
+    return [colorize, restore, render_size, vibrance, tile, strength]
 
 
 def _uploaded_path(value: str | dict[str, Any] | None) -> str | None:

@@ -94,6 +94,15 @@ def test_changed_frames_and_settings_are_redone(film, weights_dir, tmp_path):
     assert all(p.stat().st_mtime_ns != before[p.name] for p in out.glob("*.png"))  # other settings: all
 
 
+def test_strength_zero_gives_back_the_frames(film, weights_dir, tmp_path):
+    root, _ = film
+    args = ("--colorize", "never", "--temporal", "off", "--strength", 0)
+    assert revive_frames(root / "in", tmp_path / "out", weights_dir, *args) == 0
+    for path in sorted((root / "in").glob("*.png")):
+        original = np.asarray(Image.open(path).convert("RGB"))
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / path.name).convert("RGB")), original)
+
+
 def test_temporal_filter_reduces_flicker(film, weights_dir, tmp_path):
     root, clean = film
     assert revive_frames(root / "in", tmp_path / "off", weights_dir, "--temporal", "off") == 0

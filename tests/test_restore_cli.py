@@ -155,6 +155,7 @@ def test_version_and_help():
         (["photo", "x.jpg", "-o", "out", "--colorize", "sometimes"], "invalid choice: 'sometimes'"),
         (["photo", "x.jpg", "-o", "out", "--tile", "-1"], "must be >= 0"),
         (["photo", "x.jpg", "-o", "out", "--no-restore", "--colorize", "never"], "leaves nothing to do"),
+        (["photo", "x.jpg", "-o", "out", "--strength", "1.5"], "must be from 0 to 1"),
     ],
 )
 def test_usage_errors_exit_2(args, message, capsys):
@@ -180,6 +181,16 @@ def test_out_of_range_temperature_is_a_usage_error(weights_dir, tmp_path, capsys
             ]
         )
     assert caught.value.code == 2 and "outside the colorize model's range" in capsys.readouterr().err
+
+
+def test_strength_zero_leaves_a_colour_photo_as_it_was(weights_dir, tmp_path):
+    photo = data.astronaut()[::8, ::8]
+    Image.fromarray(photo).save(tmp_path / "a.png")
+    args = ["photo", str(tmp_path / "a.png"), "--weights", str(weights_dir), "--colorize", "never"]
+    assert main([*args, "-o", str(tmp_path / "zero"), "--strength", "0"]) == 0
+    assert main([*args, "-o", str(tmp_path / "full")]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "zero" / "a.png")), photo)
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "full" / "a.png")), photo)
 
 
 def test_import_restore_is_light():

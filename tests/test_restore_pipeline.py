@@ -38,6 +38,17 @@ def test_restore_runs_tiled_and_matches_the_untiled_run(restorer, weights_dir):
     assert not np.array_equal(tiled, PHOTO)  # the model did something
 
 
+def test_strength_keeps_that_share_of_the_models_change(restorer):
+    full = restorer.process(PHOTO, colorize="never").astype(int)
+    assert np.array_equal(restorer.process(PHOTO, colorize="never", strength=1.0), full)
+    assert np.array_equal(restorer.process(PHOTO, colorize="never", strength=0.0), PHOTO)
+    half = restorer.process(PHOTO, colorize="never", strength=0.5).astype(int)
+    assert np.abs(2 * half - (PHOTO + full)).max() <= 1  # halfway, to the rounding
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="strength must be between 0 and 1"):
+            restorer.process(PHOTO, strength=bad)
+
+
 def test_auto_colourizes_black_and_white_only(restorer):
     colourized = restorer.process(GRAY, restore=False)
     assert chroma_level(colourized) > 4 * chroma_level(GRAY) + 1

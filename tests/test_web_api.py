@@ -60,6 +60,16 @@ def test_photo_options_reach_the_models(client, tmp_path):
     assert spread[0.2] > spread[1.0] > 0  # lower temperature, more vivid colour
 
 
+def test_strength_zero_returns_the_photo_unchanged_and_out_of_range_is_refused(client, tmp_path):
+    photo = make_photo(tmp_path / "colour.png", gray=False)
+    _, png, _ = client.predict(handle_file(str(photo)), colorize="never", strength=0, api_name="/restore_photo")
+    assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), np.asarray(Image.open(photo).convert("RGB")))
+    _, png, _ = client.predict(handle_file(str(photo)), colorize="never", strength=1, api_name="/restore_photo")
+    assert not np.array_equal(np.asarray(Image.open(png).convert("RGB")), np.asarray(Image.open(photo).convert("RGB")))
+    with pytest.raises(AppError, match="strength from 0 to 1"):
+        client.predict(handle_file(str(photo)), strength=2, api_name="/restore_photo")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -102,7 +112,7 @@ def test_files_that_were_not_uploaded_are_refused(server, tmp_path, api_name, wi
     if with_meta:
         value["meta"] = {"_type": "gradio.FileData"}
     data = {"restore_photo": value, "restore_batch": [value], "restore_video": {"video": value, "subtitles": None}}
-    options = ["auto", True, 64, 0.38, 512]  # what the page sends by default
+    options = ["auto", True, 64, 0.38, 512, 1.0]  # what the page sends by default
     reply = raw_call(server.url, api_name, [data[api_name], *options])
     assert reply.startswith("event: error") and "private" not in reply
 

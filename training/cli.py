@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--temperature", type=float, help="colorize: annealed-mean temperature (default: the model's own)"
     )
     evaluate.add_argument(
+        "--strength", type=float, default=1.0, help="restore: share of the model's change kept (as `revive --strength`)"
+    )
+    evaluate.add_argument(
         "--fp32", action="store_true", help="run the model's own file, not the faster variant the CPU runs (int8)"
     )
     evaluate.add_argument("--json", help="also write the results as JSON here")

@@ -38,14 +38,14 @@ def classical_restore(rgb: np.ndarray) -> np.ndarray:
     return cv2.fastNlMeansDenoisingColored(inpainted, None, 10, 10, 7, 21)
 
 
-def evaluate_restore(restorer: Any, images: list[Path], preset: str) -> list[dict[str, Any]]:
+def evaluate_restore(restorer: Any, images: list[Path], preset: str, strength: float = 1.0) -> list[dict[str, Any]]:
     rows = []
     for path in tqdm(images, desc="restore eval", leave=False):
         clean = read_rgb(path)
         degraded = degrade(clean, PRESETS[preset], np.random.default_rng(seed_for(path.name)))
         clean = restore_target(clean, degraded)
         outputs = {
-            "model": restorer.process(degraded, restore=True, colorize="never"),
+            "model": restorer.process(degraded, restore=True, colorize="never", strength=strength),
             "input": degraded,
             "opencv": classical_restore(degraded),
         }
@@ -118,7 +118,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
     if args.limit:
         images = images[: args.limit]
     if args.task == "restore":
-        rows = evaluate_restore(restorer, images, args.preset)
+        rows = evaluate_restore(restorer, images, args.preset, args.strength)
     else:
         rows = evaluate_colorize(restorer, images, args.temperature)
     mean = summarize(rows)
@@ -133,6 +133,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         "data": str(args.data),
         "preset": args.preset,
         **({"temperature": args.temperature} if args.task == "colorize" and args.temperature is not None else {}),
+        **({"strength": args.strength} if args.task == "restore" and args.strength != 1.0 else {}),
         "images": len(rows),
         "ran": restorer.model(args.task).path.relative_to(weights.parent).as_posix(),
         "mean": mean,

@@ -58,9 +58,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_process_options(parser: argparse.ArgumentParser, colorize_help: str) -> None:
-    """--colorize, --no-restore, --render-size and --temperature: what to do to each image."""
+    """--colorize, --no-restore, --strength, --render-size and --temperature: what to do to each image."""
     parser.add_argument("--colorize", choices=COLORIZE_MODES, default="auto", help=colorize_help)
     parser.add_argument("--no-restore", dest="restore", action="store_false", help="skip the restore model")
+    parser.add_argument(
+        "--strength",
+        type=unit_float,
+        default=1.0,
+        metavar="S",
+        help="share of the restore model's change to keep, 0 to 1: lower it for photos that need little "
+        "(default: 1, all of it)",
+    )
     parser.add_argument(
         "--render-size",
         type=positive_int,
@@ -107,7 +115,9 @@ def prepare_restorer(args: argparse.Namespace) -> Restorer | None:
     checked (UsageError); None after reporting missing weights or an unusable device."""
     restorer = make_restorer(args)
     try:
-        restorer.prepare(restore=args.restore, colorize=args.colorize, temperature=args.temperature)
+        restorer.prepare(
+            restore=args.restore, colorize=args.colorize, temperature=args.temperature, strength=args.strength
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except ReviveError as exc:
@@ -192,6 +202,14 @@ def non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
     return value
 
 

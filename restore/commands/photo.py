@@ -100,6 +100,7 @@ def _process(restorer: Restorer, job: Job, args: argparse.Namespace) -> None:
         colorize=args.colorize,
         render_size=args.render_size,
         temperature=args.temperature,
+        strength=args.strength,
     )
     job.output.parent.mkdir(parents=True, exist_ok=True)
     save_png_atomic(job.output, rgb, image.alpha)
