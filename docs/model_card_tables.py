@@ -38,6 +38,16 @@ def which(result: dict) -> str:
     return " (cpu-int8: what the CPU runs)" if ".int8." in ran else ""
 
 
+def restore_label(result: dict) -> str:
+    """'Revive restore', with the strength it ran at (when not 1) and the variant that ran."""
+    strength = f", strength {result['strength']}" if "strength" in result else ""
+    return f"Revive restore{strength}{which(result)}"
+
+
+def restore_order(result: dict) -> tuple:
+    return (-result.get("strength", 1.0), which(result))
+
+
 def restore_table(results: list[dict]) -> str:
     """One preset: the baselines, then a row per evaluated file (the model, its CPU variant)."""
     mean = results[0]["mean"]
@@ -49,9 +59,9 @@ def restore_table(results: list[dict]) -> str:
         f"| degraded input | {mean['input_psnr']:.2f} | {mean['input_ssim']:.3f} |",
         f"| OpenCV (inpaint + non-local means) | {mean['opencv_psnr']:.2f} | {mean['opencv_ssim']:.3f} |",
     ]
-    for result in sorted(results, key=which):
+    for result in sorted(results, key=restore_order):
         m = result["mean"]
-        lines.append(f"| Revive restore{which(result)} | {m['model_psnr']:.2f} | {m['model_ssim']:.3f} |")
+        lines.append(f"| {restore_label(result)} | {m['model_psnr']:.2f} | {m['model_ssim']:.3f} |")
     return "\n".join(lines)
 
 
@@ -61,7 +71,7 @@ def gain_table(result: dict) -> str:
     gains = [(row["input_psnr"], row["model_psnr"] - row["input_psnr"]) for row in result["per_image"]]
     worse = sum(gain < 0 for _, gain in gains)
     lines = [
-        f"Revive restore{which(result)}: {worse} of {len(gains)} photos worse than their input, "
+        f"{restore_label(result)}: {worse} of {len(gains)} photos worse than their input, "
         f"median gain {statistics.median(gain for _, gain in gains):+.2f} dB",
         "",
         "| input PSNR (dB) | photos | mean gain (dB) |",
@@ -121,7 +131,7 @@ def main() -> None:
     for preset, results in restore.items():
         print(f"### restore, `{preset}` preset\n")
         print(restore_table(results), end="\n\n")
-        for result in sorted(results, key=which):
+        for result in sorted(results, key=restore_order):
             print(gain_table(result), end="\n\n")
     if colorize:
         manifest = json.loads((args.weights / "manifest.json").read_text())
