@@ -12,7 +12,12 @@ import json
 import statistics
 from pathlib import Path
 
-INPUT_BANDS = ((0.0, 18.0), (18.0, 22.0), (22.0, 26.0), (26.0, float("inf")))
+INPUT_BANDS = (
+    ("under 18", 0.0, 18.0),
+    ("18-22", 18.0, 22.0),
+    ("22-26", 22.0, 26.0),
+    ("26 and over", 26.0, float("inf")),
+)
 
 
 def model_table(weights: Path) -> str:
@@ -77,15 +82,8 @@ def gain_table(result: dict) -> str:
         "| input PSNR (dB) | photos | mean gain (dB) |",
         "|---|---:|---:|",
     ]
-    for low, high in INPUT_BANDS:
+    for label, low, high in INPUT_BANDS:
         band = [gain for value, gain in gains if low <= value < high]
-        label = (
-            f"under {high:.0f}"
-            if low == 0
-            else f"{low:.0f} and over"
-            if high == float("inf")
-            else f"{low:.0f}-{high:.0f}"
-        )
         mean = f"{statistics.fmean(band):+.2f}" if band else "-"
         lines.append(f"| {label} | {len(band)} | {mean} |")
     return "\n".join(lines)

@@ -100,3 +100,11 @@ def test_a_tensor_read_by_two_fp32_nodes_stays_fp32_between_them(tmp_path: Path)
         ("x", TensorProto.FLOAT16),  # the input, for the fp16 convolution
         ("c", TensorProto.FLOAT),  # its output, for the fp32 tail: nothing else
     ]
+
+
+def test_converting_one_task_keeps_the_others_record(fp16_weights: Path, tmp_path: Path):
+    weights = shutil.copytree(fp16_weights, tmp_path / "weights")
+    before = json.loads((weights / "fp16.json").read_text())
+    assert fp16.main(["--weights", str(weights), "--tasks", "colorize"]) == 0
+    after = json.loads((weights / "fp16.json").read_text())
+    assert after["restore"] == before["restore"] and after["colorize"]["file"] == "colorize.fp16.onnx"

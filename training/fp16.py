@@ -26,7 +26,6 @@ really runs on CUDA.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,14 @@ from onnxruntime.transformers.float16 import convert_float_to_float16
 
 from restore.engine import OnnxModel
 from restore.manifest import CUDA_VARIANT, ModelSpec, load_manifest, sha256_file
-from training.variants import decoding_tail, name_nodes, parse_variant_args, register_variant, variant_parser
+from training.variants import (
+    decoding_tail,
+    name_nodes,
+    parse_variant_args,
+    register_variant,
+    update_records,
+    variant_parser,
+)
 
 
 def convert(source: Path, target: Path) -> dict[str, Any]:
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{task}: {target} ({kept} tail nodes kept fp32; CPU max abs diff {difference:.3g})")
         if args.register:
             register_variant(args.weights, task, CUDA_VARIANT, target)
-    (args.out / "fp16.json").write_text(json.dumps(record, indent=2) + "\n")
+    update_records(args.out / "fp16.json", record)
     return 0
 
 

@@ -34,12 +34,18 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from restore.atomic import write_json_atomic
 from restore.manifest import CPU_VARIANT
 from training.config import resolve
 from training.data import list_images, make_pair, random_crop, read_rgb
 from training.degradations import PRESETS
-from training.variants import decoding_tail, name_nodes, parse_variant_args, register_variant, variant_parser
+from training.variants import (
+    decoding_tail,
+    name_nodes,
+    parse_variant_args,
+    register_variant,
+    update_records,
+    variant_parser,
+)
 
 ACTIVATION_TYPES = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
 METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}
@@ -114,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_variant_args(parser, argv)
     manifest = json.loads((args.weights / "manifest.json").read_text())
     photos = list_images(args.calibration)
-    record_path = args.out / "quantize.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record.pop("calibration", None)  # older records kept one folder for all tasks; each task now keeps its own
+    record = {}
     for task in args.tasks:
         entry = manifest["models"][task]
         target = args.out / f"{Path(entry['file']).stem}.int8.onnx"
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{task}: {target} ({len(settings['fp32_nodes'])} tail nodes kept fp32)")
         if args.register:
             register_variant(args.weights, task, CPU_VARIANT, target)
-    write_json_atomic(record, record_path)  # the other tasks' records stay
+    update_records(args.out / "quantize.json", record)
     return 0
 
 

@@ -75,3 +75,10 @@ def register_variant(weights: Path, task: str, name: str, file: Path) -> None:
     relative = file.resolve().relative_to(weights.resolve()).as_posix()
     manifest["models"][task].setdefault("variants", {})[name] = {"file": relative, "sha256": sha256_file(file)}
     write_json_atomic(manifest, path)
+
+
+def update_records(path: Path, records: dict[str, dict]) -> None:
+    """Write the per-task `records` into the JSON file at `path` (e.g. quantize.json), atomically, keeping the
+    records of tasks not remade this time."""
+    existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    write_json_atomic({**existing, **records}, path)
