@@ -3,7 +3,8 @@
     python docs/make_grid.py ../shared/data/old-photos -o docs/old_photos_grid.png --count 8
 
 Several ``--weights`` folders give one result column each (a contact sheet comparing models), e.g.
-``--weights runs/a/weights --weights runs/b/weights --colorize always --no-restore``.
+``--weights runs/a/weights --weights runs/b/weights --colorize always --no-restore``. Several ``--render-size``
+values give one column each per weights folder.
 
 The grid holds the input photos, so keep it out of git when they are not yours to publish (the default output
 name is in .gitignore).
@@ -46,6 +47,9 @@ def main() -> None:
     parser.add_argument("--no-restore", dest="restore", action="store_false", help="colourize only")
     parser.add_argument("--colorize", default="auto", choices=("auto", "always", "never"))
     parser.add_argument("--temperature", type=float, default=None, help="colour temperature (default: the model's)")
+    parser.add_argument(
+        "--render-size", type=int, action="append", help="colour render size (repeat to compare; default: the model's)"
+    )
     args = parser.parse_args()
 
     paths = sorted(
@@ -57,8 +61,11 @@ def main() -> None:
     for path in paths[::step][: args.count]:
         photo = load_image(path).rgb
         results = [
-            restorer.process(photo, restore=args.restore, colorize=args.colorize, temperature=args.temperature)
+            restorer.process(
+                photo, restore=args.restore, colorize=args.colorize, temperature=args.temperature, render_size=size
+            )
             for restorer in restorers
+            for size in args.render_size or [None]
         ]
         rows.append(np.concatenate([fit(photo)] + [fit(result) for result in results], axis=1))
         print(f"{path.name}: {photo.shape[1]}x{photo.shape[0]}")

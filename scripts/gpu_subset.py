@@ -2,7 +2,12 @@
 
     python scripts/gpu_subset.py ../shared/data/train .gpu/data --count 1400 --short-side 224
 
-Every k-th photo (sorted by name) is resized so its short side is `--short-side` (area filter) and saved as WebP.
+A second part for a later call takes the photos the first one left out:
+
+    python scripts/gpu_subset.py ../shared/data/train .gpu2/data --start 1350 --count 1170 --short-side 256
+
+Every k-th photo (sorted by name, from `--start`) is resized so its short side is `--short-side` (area filter)
+and saved as WebP.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import cv2
 from training.data import list_images
 
 
-def pack(source: Path, target: Path, count: int, short_side: int, quality: int) -> int:
-    """Write the subset; returns the number of bytes written."""
-    paths = list_images(source)
+def pack(source: Path, target: Path, count: int, short_side: int, quality: int, start: int = 0) -> int:
+    """Write the subset of the photos from index `start` on; returns the number of bytes written."""
+    paths = list_images(source)[start:]
     stride = max(1, len(paths) // count)
     target.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -41,8 +46,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1400)
     parser.add_argument("--short-side", type=int, default=224)
     parser.add_argument("--quality", type=int, default=90)
+    parser.add_argument("--start", type=int, default=0, help="skip the first photos (sorted by name)")
     args = parser.parse_args()
-    size = pack(args.source, args.target, args.count, args.short_side, args.quality)
+    size = pack(args.source, args.target, args.count, args.short_side, args.quality, args.start)
     print(f"{args.target}: {size / 2**20:.1f} MiB")
 
 

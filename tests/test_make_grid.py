@@ -44,3 +44,12 @@ def test_without_weights_option_a_single_result_column(tmp_path, weights_dir, mo
     run, out = _grid(tmp_path, "--count", "1", "--no-restore")
     assert run.returncode == 0, run.stderr
     assert cv2.imread(str(out)).shape == (CELL, 2 * CELL, 3)
+
+
+def test_one_result_column_per_render_size(tmp_path, weights_dir):
+    run, out = _grid(tmp_path, "--count", "1", "--colorize", "always", "--render-size", "32", "--render-size", "256")
+    assert run.returncode == 0, run.stderr
+    grid = cv2.imread(str(out))
+    assert grid.shape == (CELL, 3 * CELL, 3)  # the input and one result per render size
+    small, large = (grid[:, i * CELL : (i + 1) * CELL].astype(int) for i in (1, 2))
+    assert abs(small - large).mean() > 0.5  # colour rendered at 32 px differs from colour at 256 px

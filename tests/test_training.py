@@ -205,10 +205,14 @@ def test_export_temperature_sets_the_inference_default_and_eval_takes_another(ph
     assert entry["inputs"]["temperature"]["default"] == 0.6
     assert entry["training"]["config"]["color"]["temperature"] == 0.38  # the training config stays as trained
     rows = {}
-    for temperature in ("0.1", "1.0"):
-        out = tmp_path / f"eval{temperature}.json"
+    for name, options in {
+        "0.1": ["--temperature", "0.1"],
+        "1.0": ["--temperature", "1.0"],
+        "0.1 at 48 px": ["--temperature", "0.1", "--render-size", "48"],
+    }.items():
+        out = tmp_path / f"eval{len(rows)}.json"
         result = subprocess.run(
-            [sys.executable, "-m", "training.cli", "eval", "--task", "colorize", "--temperature", temperature]
+            [sys.executable, "-m", "training.cli", "eval", "--task", "colorize", *options]
             + [
                 "--weights",
                 str(tmp_path / "weights" / "colorize.onnx"),
@@ -223,10 +227,13 @@ def test_export_temperature_sets_the_inference_default_and_eval_takes_another(ph
             timeout=300,
         )
         assert result.returncode == 0, result.stderr
-        rows[temperature] = json.loads(out.read_text())
-        assert rows[temperature]["temperature"] == float(temperature)
+        rows[name] = json.loads(out.read_text())
+        assert rows[name]["temperature"] == float(options[1])
     # a higher temperature averages over more bins: less saturated colour
     assert rows["1.0"]["mean"]["model_colorfulness"] < rows["0.1"]["mean"]["model_colorfulness"]
+    # the render size is recorded and changes the colour (48 px instead of the manifest's 512)
+    assert "render_size" not in rows["0.1"] and rows["0.1 at 48 px"]["render_size"] == 48
+    assert rows["0.1 at 48 px"]["mean"]["model_psnr"] != rows["0.1"]["mean"]["model_psnr"]
 
 
 def test_gpu_pack_splits_under_the_size_limit_and_joins_to_an_exportable_checkpoint(photo_folder, tmp_path):

@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from restore.commands.common import positive_int
 from training.config import merge, parse_override, resolve
 
 EXAMPLES = """examples:
@@ -191,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=0, help="only the first N images")
     evaluate.add_argument(
         "--temperature", type=float, help="colorize: annealed-mean temperature (default: the model's own)"
+    )
+    evaluate.add_argument(
+        "--render-size", type=positive_int, help="colorize: longest side the model sees (default: the manifest's)"
     )
     evaluate.add_argument(
         "--strength", type=float, default=1.0, help="restore: share of the model's change kept (as `revive --strength`)"

@@ -57,12 +57,16 @@ def evaluate_restore(restorer: Any, images: list[Path], preset: str, strength: f
     return rows
 
 
-def evaluate_colorize(restorer: Any, images: list[Path], temperature: float | None) -> list[dict[str, Any]]:
+def evaluate_colorize(
+    restorer: Any, images: list[Path], temperature: float | None, render_size: int | None = None
+) -> list[dict[str, Any]]:
     rows = []
     for path in tqdm(images, desc="colorize eval", leave=False):
         clean = read_rgb(path)
         gray = to_gray(clean)
-        output = restorer.process(gray, restore=False, colorize="always", temperature=temperature)
+        output = restorer.process(
+            gray, restore=False, colorize="always", temperature=temperature, render_size=render_size
+        )
         truth_cf = colorfulness(clean)
         model_ab, truth_ab = rgb_to_lab(output)[..., 1:].mean(axis=(0, 1)), rgb_to_lab(clean)[..., 1:].mean(axis=(0, 1))
         rows.append(
@@ -120,7 +124,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
     if args.task == "restore":
         rows = evaluate_restore(restorer, images, args.preset, args.strength)
     else:
-        rows = evaluate_colorize(restorer, images, args.temperature)
+        rows = evaluate_colorize(restorer, images, args.temperature, args.render_size)
     mean = summarize(rows)
     if args.task == "colorize":
         mean["model_tint_variety"] = tint_variety(rows, "model")
@@ -133,6 +137,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         "data": str(args.data),
         "preset": args.preset,
         **({"temperature": args.temperature} if args.task == "colorize" and args.temperature is not None else {}),
+        **({"render_size": args.render_size} if args.task == "colorize" and args.render_size else {}),
         **({"strength": args.strength} if args.task == "restore" and args.strength != 1.0 else {}),
         "images": len(rows),
         "ran": restorer.model(args.task).path.relative_to(weights.parent).as_posix(),
