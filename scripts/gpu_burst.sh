@@ -2,7 +2,7 @@
 # A short run of both tasks (or those named in TASKS) side by side on one lent GPU, from the CPU runs' weights,
 # on a carried data subset.
 # Prepared here (see docs/gpu.md), run on the device machine from the repository root:
-#   bash scripts/gpu_burst.sh SECONDS        (writes logs, samples and the EMA weights in parts to $OUT)
+#   bash scripts/gpu_burst.sh SECONDS        (writes logs and the EMA generator and critic in parts to $OUT)
 set -u
 budget=${1:-450}
 out=${OUT:-/tmp/out}

@@ -1,11 +1,13 @@
-"""Carry a run's EMA generator off a lent GPU machine, whose files come back in pieces of at most 16 MiB.
+"""Carry a run's EMA generator and its critic to and from a lent GPU machine, whose files come back in pieces of
+at most 16 MiB.
 
-    python scripts/gpu_pack.py init  runs/colorize/last.pt .gpu/init/colorize.pt   # here: fp16 EMA to start from
+    python scripts/gpu_pack.py init  runs/colorize/last.pt .gpu/init/colorize.pt   # here: fp16 weights to start from
     python scripts/gpu_pack.py split /tmp/runs/colorize/last.pt $OUT/colorize      # on the GPU machine
     python scripts/gpu_pack.py join  files/colorize runs/gpu-colorize/last.pt       # back here
 
-The joined file is a slim checkpoint (EMA weights, config, step, wall time, hardware): `revive-train export`
-and `revive-train fit --init-from` read it like a full one. Optimizer and critic states stay behind.
+The joined file is a slim checkpoint (EMA generator, critic, config, step, wall time, hardware): `revive-train
+export` reads it like a full one, and `revive-train fit --init-from` starts both networks from it, so the next
+burst's adversarial phase goes on against a trained critic. Optimizer states stay behind.
 """
 
 from __future__ import annotations
@@ -18,34 +20,41 @@ import torch
 from training.checkpoint import load, save_atomic
 
 SLIM_KEYS = ("config", "step", "samples", "wall_seconds", "hardware")
+NETWORKS = ("ema", "critic")  # the weights carried, each a name -> tensor dict
 
 
 def init(checkpoint: Path, out: Path) -> None:
-    """The EMA generator in float16 (half the size), for `revive-train fit --init-from` on the GPU machine."""
+    """The EMA generator and the critic (if the checkpoint has one) in float16, half the size, for
+    `revive-train fit --init-from` on the GPU machine."""
     state = load(checkpoint)
-    ema = {name: t.half() if t.is_floating_point() else t for name, t in state["ema"].items()}
+    slim = {
+        network: {name: t.half() if t.is_floating_point() else t for name, t in state[network].items()}
+        for network in NETWORKS
+        if network in state
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"ema": ema, "step": state["step"]}, out)
+    torch.save({**slim, "step": state["step"]}, out)
 
 
 def split(checkpoint: Path, prefix: Path, max_mib: float) -> list[Path]:
     """Write prefix.part0.pt, prefix.part1.pt, ... each under `max_mib` MiB; part 0 also holds the metadata."""
     state = load(checkpoint)
-    parts: list[dict[str, torch.Tensor]] = [{}]
+    parts: list[dict[str, dict[str, torch.Tensor]]] = [{}]
     size = 0
-    for name, tensor in state["ema"].items():
-        nbytes = tensor.numel() * tensor.element_size()
-        if parts[-1] and size + nbytes > max_mib * 2**20:
-            parts.append({})
-            size = 0
-        parts[-1][name] = tensor
-        size += nbytes
+    for network in (n for n in NETWORKS if n in state):
+        for name, tensor in state[network].items():
+            nbytes = tensor.numel() * tensor.element_size()
+            if parts[-1] and size + nbytes > max_mib * 2**20:
+                parts.append({})
+                size = 0
+            parts[-1].setdefault(network, {})[name] = tensor
+            size += nbytes
     prefix.parent.mkdir(parents=True, exist_ok=True)
     paths = []
-    for index, ema in enumerate(parts):
+    for index, networks in enumerate(parts):
         extra = {key: state[key] for key in SLIM_KEYS if key in state} if index == 0 else {}
         path = prefix.with_name(f"{prefix.name}.part{index}.pt")
-        torch.save({"ema": ema, **extra}, path)
+        torch.save({**networks, **extra}, path)
         paths.append(path)
     return paths
 
@@ -55,11 +64,14 @@ def join(prefix: Path, out: Path) -> dict:
     paths = sorted(prefix.parent.glob(f"{prefix.name}.part*.pt"), key=lambda p: int(p.stem.rsplit("part", 1)[1]))
     if not paths:
         raise FileNotFoundError(f"no {prefix.name}.part*.pt in {prefix.parent}")
-    state: dict = {"ema": {}}
+    state: dict = {}
     for path in paths:
         part = load(path)
-        state["ema"].update(part.pop("ema"))
+        for network in NETWORKS:
+            state.setdefault(network, {}).update(part.pop(network, {}))
         state.update(part)
+    if not state["critic"]:
+        del state["critic"]
     save_atomic(state, out)
     return state
 

@@ -252,10 +252,24 @@ def test_gpu_pack_splits_under_the_size_limit_and_joins_to_an_exportable_checkpo
     assert len(parts) > 2
     joined = tmp_path / "joined.pt"
     subprocess.run([*pack, "join", str(tmp_path / "out" / "restore"), str(joined)], cwd=ROOT, check=True)
-    original = checkpoint.ema_generator_state(checkpoint.load(tmp_path / "run" / "last.pt"))
-    for key, value in checkpoint.ema_generator_state(checkpoint.load(joined)).items():
-        assert torch.equal(value, original[key]), key
+    original = checkpoint.load(tmp_path / "run" / "last.pt")
+    carried = checkpoint.load(joined)
+    original_ema = checkpoint.ema_generator_state(original)
+    for key, value in checkpoint.ema_generator_state(carried).items():
+        assert torch.equal(value, original_ema[key]), key
+    assert carried["critic"].keys() == original["critic"].keys()
+    assert all(torch.equal(value, original["critic"][key]) for key, value in carried["critic"].items())
     assert export(joined, tmp_path / "weights")["training"]["iterations"] == 2
+    # the next run starts from both networks: the critic is not a fresh one
+    resumed = Trainer(tiny_config("restore", photo_folder, tmp_path / "next", init_from=str(joined)))
+    for key, value in resumed.critic.state_dict().items():
+        assert torch.equal(value, original["critic"][key]), key
+    # the float16 file a burst starts from carries the critic too
+    half = tmp_path / "init.pt"
+    subprocess.run([*pack, "init", str(tmp_path / "run" / "last.pt"), str(half)], cwd=ROOT, check=True)
+    started = Trainer(tiny_config("restore", photo_folder, tmp_path / "burst", init_from=str(half)))
+    for key, value in started.critic.state_dict().items():
+        assert torch.allclose(value, original["critic"][key].float(), rtol=1e-3, atol=1e-4), key
 
 
 def test_a_regression_head_colorizer_exports_without_a_temperature_input(photo_folder, tmp_path):

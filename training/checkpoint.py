@@ -50,3 +50,15 @@ def load_generator_weights(generator: nn.Module, source: Path) -> None:
     else:
         state = ema_generator_state(load(source))
     generator.load_state_dict(state)
+
+
+def load_critic_weights(critic: nn.Module, source: Path) -> bool:
+    """Initialize `critic` from a training checkpoint that has one (a full or a carried slim one), so that a
+    continued adversarial phase does not start against an untrained critic. Returns whether it did."""
+    if source.suffix == ".onnx":
+        return False
+    state = load(source).get("critic")
+    if not state:
+        return False
+    critic.load_state_dict(state)
+    return True
