@@ -52,13 +52,14 @@ def load_generator_weights(generator: nn.Module, source: Path) -> None:
     generator.load_state_dict(state)
 
 
-def load_critic_weights(critic: nn.Module, source: Path) -> bool:
-    """Initialize `critic` from a training checkpoint that has one (a full or a carried slim one), so that a
-    continued adversarial phase does not start against an untrained critic. Returns whether it did."""
+def load_init_weights(generator: nn.Module, critic: nn.Module, source: Path) -> None:
+    """`fit --init-from`: the generator as load_generator_weights() does, and the critic too when `source` is a
+    training checkpoint that has one (a full or a carried slim one), so that a continued adversarial phase does
+    not start against an untrained critic. The checkpoint is read once."""
     if source.suffix == ".onnx":
-        return False
-    state = load(source).get("critic")
-    if not state:
-        return False
-    critic.load_state_dict(state)
-    return True
+        load_generator_weights(generator, source)
+        return
+    state = load(source)
+    generator.load_state_dict(ema_generator_state(state))
+    if state.get("critic"):
+        critic.load_state_dict(state["critic"])

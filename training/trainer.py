@@ -113,8 +113,7 @@ class Trainer:
         self.generator = self.task.build_generator().to(device)
         self.critic = self.task.build_critic().to(device)
         if config.init_from and not resume:
-            checkpoint.load_generator_weights(self.generator, Path(config.init_from))
-            checkpoint.load_critic_weights(self.critic, Path(config.init_from))
+            checkpoint.load_init_weights(self.generator, self.critic, Path(config.init_from))
         distributed.broadcast_parameters(self.generator)
         distributed.broadcast_parameters(self.critic)
         self.ema = AveragedModel(self.generator, avg_fn=ema_with_warmup(config.ema_decay), use_buffers=True)
