@@ -67,6 +67,66 @@ def test_few_iterations_of_each_loss_train_and_checkpoint(photo_folder, tmp_path
     assert any((tmp_path / "run" / "tb").iterdir())
 
 
+def write_gray_and_sepia(folder: Path) -> None:
+    """A gray print and a sepia-toned print of a colour photo: colour that is a function of lightness."""
+    import cv2
+    from skimage import data
+
+    lightness = cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2GRAY)[..., None].astype(np.float32) / 255.0
+    for name, tone in (("gray.png", (1.0, 1.0, 1.0)), ("sepia.png", (1.0, 0.85, 0.6))):
+        toned = (np.clip(lightness * np.array(tone) * 1.1, 0, 1) * 255).astype(np.uint8)
+        cv2.imwrite(str(folder / name), cv2.cvtColor(toned, cv2.COLOR_RGB2BGR))
+
+
+def test_untoned_chroma_separates_colour_photos_from_gray_and_toned_prints(photo_folder, tmp_path):
+    from training.data import colour_photos, list_images, read_rgb, untoned_chroma
+
+    write_gray_and_sepia(tmp_path)
+    assert untoned_chroma(read_rgb(tmp_path / "gray.png")) < 0.1
+    assert untoned_chroma(read_rgb(tmp_path / "sepia.png")) < 1.5
+    assert all(untoned_chroma(read_rgb(photo)) > 5 for photo in list_images(photo_folder))
+    kept, toned = colour_photos(list_images(tmp_path), 1.5)
+    assert (kept, [p.name for p in toned]) == ([], ["gray.png", "sepia.png"])
+
+
+def test_colorize_training_skips_gray_and_toned_photos_and_restore_keeps_them(photo_folder, tmp_path):
+    import shutil
+
+    mixed = tmp_path / "mixed"
+    shutil.copytree(photo_folder, mixed)
+    write_gray_and_sepia(mixed)
+    colour = sorted(p.name for p in photo_folder.iterdir())
+    colorize = Trainer(tiny_config("colorize", mixed, tmp_path / "colorize"))
+    assert sorted(p.name for p in colorize.dataset.images) == colour
+    restore = Trainer(tiny_config("restore", mixed, tmp_path / "restore"))
+    assert len(restore.dataset.images) == len(colour) + 2
+    everything = Trainer(tiny_config("colorize", mixed, tmp_path / "all", color={"min_untoned_chroma": 0}))
+    assert len(everything.dataset.images) == len(colour) + 2
+    only_gray = tmp_path / "gray"
+    only_gray.mkdir()
+    write_gray_and_sepia(only_gray)
+    with pytest.raises(ValueError, match="no colour photos"):
+        Trainer(tiny_config("colorize", only_gray, tmp_path / "none"))
+
+
+def test_critic_warmup_trains_the_critic_alone_then_both(photo_folder, tmp_path):
+    def run(iters: int, resume: bool) -> Trainer:
+        config = tiny_config("colorize", photo_folder, tmp_path / "run", pretrain_iters=0, critic_warmup=2, iters=iters)
+        trainer = Trainer(config, resume=resume)
+        trainer.fit()
+        return trainer
+
+    def changed(a: dict, b: dict) -> bool:
+        return any(not torch.equal(v, b[k]) for k, v in a.items())
+
+    fresh = Trainer(tiny_config("colorize", photo_folder, tmp_path / "unused", pretrain_iters=0))
+    warmed = run(2, resume=False)
+    assert not changed(warmed.generator.state_dict(), fresh.generator.state_dict())
+    assert changed(warmed.critic.state_dict(), fresh.critic.state_dict())
+    both = run(3, resume=True)
+    assert changed(both.generator.state_dict(), fresh.generator.state_dict())
+
+
 @pytest.mark.parametrize(
     ("task", "loss"), [("colorize", "wgan-gp")] + [("restore", loss) for loss in ADVERSARIAL_LOSSES]
 )

@@ -107,11 +107,16 @@ def _prior(args: argparse.Namespace) -> int:
     import numpy as np
 
     from training.colorbins import empirical_distribution
-    from training.data import list_images
+    from training.config import ColorConfig
+    from training.data import colour_photos, list_images
 
-    distribution = empirical_distribution(list_images(Path(args.data)))
+    photos, toned = colour_photos(list_images(Path(args.data)), ColorConfig().min_untoned_chroma)
+    distribution = empirical_distribution(photos)
     np.save(args.out, distribution)
-    print(f"wrote the ab-bin distribution of {args.data} ({len(distribution)} bins) to {args.out}")
+    print(
+        f"wrote the ab-bin distribution of {len(photos)} photos in {args.data} ({len(distribution)} bins, "
+        f"{len(toned)} gray or toned photos left out, as training does) to {args.out}"
+    )
     return 0
 
 

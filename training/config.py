@@ -42,6 +42,9 @@ class ColorConfig:
     # the learned distribution toward rare colours by the weights (Menon et al. 2021, logit adjustment); 1 undoes
     # it (desaturated), 0 keeps it (Zhang et al.'s decoding). Measured in the model card; `export` can set it.
     prior_correction: float = 0.0
+    # training photos whose colour is a function of their lightness (gray, sepia: `training.data.untoned_chroma`
+    # below this) are skipped; 0 keeps every photo
+    min_untoned_chroma: float = 1.5
 
 
 @dataclass
@@ -52,6 +55,7 @@ class TrainConfig:
     out: str = ""
     iters: int = 20000
     pretrain_iters: int = 2000  # reconstruction only, before the adversarial phase (DeOldify's NoGAN)
+    critic_warmup: int = 0  # then steps that train only the critic against the fixed generator (NoGAN)
     batch: int = 8
     crop: int = 128
     crop_scale: tuple[float, float] = (

@@ -38,6 +38,37 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def untoned_chroma(rgb: np.ndarray, bands: int = 16, side: int = 96) -> float:
+    """Colour a photo has of its own: RMS a*b* distance of its pixels from the mean colour of their lightness band.
+
+    Near 0 for gray and toned prints (sepia, cyanotype, selenium), whose colour is a function of lightness;
+    5-20 for most colour photographs (computed on a thumbnail of `side` px).
+    """
+    scale = side / max(rgb.shape[:2])
+    if scale < 1:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    lab = rgb_to_lab(rgb).reshape(-1, 3)
+    band = np.minimum((lab[:, 0] * bands / 100.0).astype(int), bands - 1)
+    count = np.maximum(np.bincount(band, minlength=bands), 1)
+    means = np.stack([np.bincount(band, lab[:, c], minlength=bands) / count for c in (1, 2)], axis=1)
+    return float(np.sqrt(((lab[:, 1:] - means[band]) ** 2).sum(axis=1).mean()))
+
+
+def colour_photos(paths: list[Path], minimum: float) -> tuple[list[Path], list[Path]]:
+    """(photos with colour of their own, gray or toned photos) by `untoned_chroma` against `minimum`.
+
+    A colorizer must not learn from the second kind: it would learn that old-looking photos are brown or gray
+    (Zhang et al. 2016 likewise drop ImageNet's grayscale photos). Unreadable files stay in the first list, for
+    the data loader to report.
+    """
+    kept, toned = [], []
+    for path in paths:
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        uncoloured = bgr is not None and untoned_chroma(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)) < minimum
+        (toned if uncoloured else kept).append(path)
+    return kept, toned
+
+
 def random_crop(image: np.ndarray, size: int, scale: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """A square crop: `size` px at native resolution when scale is (0, 0), else a side of U(scale) x the short
     side resized to `size` (more context per pixel, for colorization). Random horizontal flip."""

@@ -25,7 +25,7 @@ from restore.color import lab_to_rgb
 from training import checkpoint, distributed
 from training.colorbins import empirical_distribution, rebalancing_weights
 from training.config import TrainConfig, to_dict
-from training.data import PairDataset, list_images, training_batches, validation_pairs
+from training.data import PairDataset, colour_photos, list_images, training_batches, validation_pairs
 from training.degradations import PRESETS
 from training.losses import (
     critic_loss,
@@ -57,22 +57,37 @@ class NonFiniteLoss(RuntimeError):
     """A loss became NaN or infinite; nothing is saved from that step."""
 
 
-def colour_prior(config: TrainConfig, run_dir: Path) -> np.ndarray:
-    """The training folder's ab-bin distribution, computed once and stored with the run."""
+def training_photos(config: TrainConfig) -> list[Path]:
+    """The data folder's photos; for colorize, without the gray and toned ones (`color.min_untoned_chroma`)."""
+    photos = list_images(Path(config.data))
+    if config.task != "colorize" or config.color.min_untoned_chroma <= 0:
+        return photos
+    kept, toned = colour_photos(photos, config.color.min_untoned_chroma)
+    if toned:
+        names = ", ".join(p.name for p in toned[:5]) + (", ..." if len(toned) > 5 else "")
+        print(f"colorize: skipping {len(toned)} of {len(photos)} photos that are gray or toned ({names})")
+    if not kept:
+        raise ValueError(f"no colour photos in {config.data}: every one is gray or toned")
+    return kept
+
+
+def colour_prior(config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> np.ndarray:
+    """The training photos' ab-bin distribution (default: `training_photos`), computed once, stored with the run."""
     stored = Path(config.color.prior) if config.color.prior else run_dir / "color_prior.npy"
     if stored.exists():
         return np.load(stored)
-    distribution = empirical_distribution(list_images(Path(config.data)))
+    distribution = empirical_distribution(training_photos(config) if photos is None else photos)
     run_dir.mkdir(parents=True, exist_ok=True)
     np.save(stored, distribution)
     return distribution
 
 
-def class_weights(config: TrainConfig, run_dir: Path) -> np.ndarray | None:
+def class_weights(config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> np.ndarray | None:
     """The colour head's class-rebalancing weights from the run's colour prior (None unless colorize with bins)."""
     if config.task != "colorize" or config.color.head != "bins":
         return None
-    return rebalancing_weights(colour_prior(config, run_dir), config.color.rebalance_mix, config.color.soft_sigma)
+    prior = colour_prior(config, run_dir, photos)
+    return rebalancing_weights(prior, config.color.rebalance_mix, config.color.soft_sigma)
 
 
 def hardware_description(ctx: distributed.Context) -> str:
@@ -108,7 +123,8 @@ class Trainer:
         torch.manual_seed(config.seed + self.ctx.rank)
         self.run_dir = Path(config.out)
         self.last_path = self.run_dir / "last.pt"
-        self.task = Task(config, class_weights(config, self.run_dir))
+        photos = training_photos(config)
+        self.task = Task(config, class_weights(config, self.run_dir, photos))
         device = self.ctx.device
         self.generator = self.task.build_generator().to(device)
         self.critic = self.task.build_critic().to(device)
@@ -128,7 +144,7 @@ class Trainer:
         if resume:
             self._restore(checkpoint.load(self.last_path, device))
         self.dataset = PairDataset(
-            list_images(Path(config.data)),
+            photos,
             config.task,
             config.crop,
             config.crop_scale,
@@ -261,18 +277,26 @@ class Trainer:
         return stats
 
     def train_step(self) -> dict[str, float]:
-        """One generator step, preceded by n_critic critic steps once the adversarial phase has begun."""
-        adversarial = self.step >= self.config.pretrain_iters
+        """One generator step, preceded by n_critic critic steps once the adversarial phase has begun.
+
+        The first `critic_warmup` steps of that phase train the critic alone (DeOldify's NoGAN critic
+        pretraining): a critic that starts from scratch, or meets a generator it has not seen, would otherwise
+        push the generator with gradients that mean nothing yet.
+        """
+        c = self.config
+        adversarial = self.step >= c.pretrain_iters
+        critic_only = adversarial and self.step < c.pretrain_iters + c.critic_warmup
         for group in self.opt_g.param_groups:
-            group["lr"] = self.config.lr_g if adversarial else self.config.pretrain_lr
-            group["betas"] = self.config.betas if adversarial else self.config.pretrain_betas
+            group["lr"] = c.lr_g if adversarial else c.pretrain_lr
+            group["betas"] = c.betas if adversarial else c.pretrain_betas
         stats: dict[str, list[float]] = {}
         if adversarial:
-            for _ in range(self.config.n_critic):
+            for _ in range(c.n_critic):
                 for key, value in self.critic_step().items():
                     stats.setdefault(key, []).append(value)
-        for key, value in self.generator_step(adversarial).items():
-            stats.setdefault(key, []).append(value)
+        if not critic_only:
+            for key, value in self.generator_step(adversarial).items():
+                stats.setdefault(key, []).append(value)
         self.step += 1
         return {key: float(np.mean(values)) for key, values in stats.items()}
 
