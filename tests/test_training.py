@@ -109,6 +109,23 @@ def test_colorize_training_skips_gray_and_toned_photos_and_restore_keeps_them(ph
         Trainer(tiny_config("colorize", only_gray, tmp_path / "none"))
 
 
+def test_prior_command_leaves_out_toned_photos_and_refuses_a_folder_of_them(photo_folder, tmp_path):
+    gray = tmp_path / "gray"
+    gray.mkdir()
+    write_gray_and_sepia(gray)
+    prior = [sys.executable, "-m", "training.cli", "prior", "--data", str(gray), "--out", str(tmp_path / "p.npy")]
+    result = subprocess.run(prior, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(f"error: no colour photos in {gray}: every one is gray or toned")
+    assert not (tmp_path / "p.npy").exists()
+    for photo in photo_folder.iterdir():
+        (gray / photo.name).write_bytes(photo.read_bytes())
+    result = subprocess.run(prior, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "leaving out 2 of 6 photos that are gray or toned (gray.png, sepia.png)" in result.stdout
+    assert np.load(tmp_path / "p.npy").sum() == pytest.approx(1.0)
+
+
 def test_critic_warmup_trains_the_critic_alone_then_both(photo_folder, tmp_path):
     def run(iters: int, resume: bool) -> Trainer:
         config = tiny_config("colorize", photo_folder, tmp_path / "run", pretrain_iters=0, critic_warmup=2, iters=iters)

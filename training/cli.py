@@ -108,15 +108,12 @@ def _prior(args: argparse.Namespace) -> int:
 
     from training.colorbins import empirical_distribution
     from training.config import ColorConfig
-    from training.data import colour_photos, list_images
+    from training.data import colour_training_photos
 
-    photos, toned = colour_photos(list_images(Path(args.data)), ColorConfig().min_untoned_chroma)
+    photos = colour_training_photos(Path(args.data), ColorConfig().min_untoned_chroma)
     distribution = empirical_distribution(photos)
     np.save(args.out, distribution)
-    print(
-        f"wrote the ab-bin distribution of {len(photos)} photos in {args.data} ({len(distribution)} bins, "
-        f"{len(toned)} gray or toned photos left out, as training does) to {args.out}"
-    )
+    print(f"wrote the ab-bin distribution of {len(photos)} photos ({len(distribution)} bins) to {args.out}")
     return 0
 
 

@@ -69,6 +69,18 @@ def colour_photos(paths: list[Path], minimum: float) -> tuple[list[Path], list[P
     return kept, toned
 
 
+def colour_training_photos(folder: Path, minimum: float) -> list[Path]:
+    """The photos in `folder` a colorizer may learn from (`colour_photos`), saying how many it leaves out."""
+    photos = list_images(folder)
+    kept, toned = colour_photos(photos, minimum)
+    if toned:
+        names = ", ".join(p.name for p in toned[:5]) + (", ..." if len(toned) > 5 else "")
+        print(f"colorize: leaving out {len(toned)} of {len(photos)} photos that are gray or toned ({names})")
+    if not kept:
+        raise ValueError(f"no colour photos in {folder}: every one is gray or toned")
+    return kept
+
+
 def random_crop(image: np.ndarray, size: int, scale: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """A square crop: `size` px at native resolution when scale is (0, 0), else a side of U(scale) x the short
     side resized to `size` (more context per pixel, for colorization). Random horizontal flip."""

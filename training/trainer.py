@@ -25,7 +25,7 @@ from restore.color import lab_to_rgb
 from training import checkpoint, distributed
 from training.colorbins import empirical_distribution, rebalancing_weights
 from training.config import TrainConfig, to_dict
-from training.data import PairDataset, colour_photos, list_images, training_batches, validation_pairs
+from training.data import PairDataset, colour_training_photos, list_images, training_batches, validation_pairs
 from training.degradations import PRESETS
 from training.losses import (
     critic_loss,
@@ -59,16 +59,9 @@ class NonFiniteLoss(RuntimeError):
 
 def training_photos(config: TrainConfig) -> list[Path]:
     """The data folder's photos; for colorize, without the gray and toned ones (`color.min_untoned_chroma`)."""
-    photos = list_images(Path(config.data))
     if config.task != "colorize" or config.color.min_untoned_chroma <= 0:
-        return photos
-    kept, toned = colour_photos(photos, config.color.min_untoned_chroma)
-    if toned:
-        names = ", ".join(p.name for p in toned[:5]) + (", ..." if len(toned) > 5 else "")
-        print(f"colorize: skipping {len(toned)} of {len(photos)} photos that are gray or toned ({names})")
-    if not kept:
-        raise ValueError(f"no colour photos in {config.data}: every one is gray or toned")
-    return kept
+        return list_images(Path(config.data))
+    return colour_training_photos(Path(config.data), config.color.min_untoned_chroma)
 
 
 def colour_prior(config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> np.ndarray:
