@@ -17,7 +17,7 @@ python3 -c "import torch, cv2, albumentations; print('torch', torch.__version__,
 
 device=${DEVICE:-cuda}
 common=(--data .gpu/data --val .gpu/val --device "$device" --batch "${BATCH:-32}" --crop "${CROP:-192}" --iters 1000000
-        --set workers="${WORKERS:-7}" --set save_every=1000 --set log_every=50)
+        --set workers="${WORKERS:-7}" --set save_every=1000 --set log_every=50 --set critic_warmup="${CRITIC_WARMUP:-0}")
 declare -A task_args=(
     [restore]="--config configs/restore.yaml --init-from .gpu/init/restore.pt --pretrain-iters ${RESTORE_PRETRAIN:-3000}"
     [colorize]="--config configs/colorize.yaml --init-from .gpu/init/colorize.pt --pretrain-iters ${COLORIZE_PRETRAIN:-1500} --set color.prior=.gpu/color_prior.npy"
