@@ -15,6 +15,10 @@ class ImageError(ReviveError):
         self.path = str(path)
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        """Pickle by (path, reason), so that the error can travel from a worker process to the driver."""
+        return type(self), (self.path, self.reason)
+
 
 class VideoError(ImageError):
     """An input video that cannot be used: no video stream, truncated, undecodable, unsupported track."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -33,6 +34,17 @@ Each input becomes OUTDIR/<stem>.png; images found in a folder keep their sub-fo
 never overwritten. Transparency (alpha) is carried over to the PNG unchanged.
 Exit status: 0 all written, 1 some inputs failed, 2 usage error.
 """
+
+
+class PhotoOptions(Protocol):
+    """What process_photo does to each photo: add_process_options' arguments and --max-pixels."""
+
+    restore: bool
+    colorize: str
+    render_size: int | None
+    temperature: float | None
+    strength: float
+    max_pixels: int
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -68,23 +80,13 @@ def run(args: argparse.Namespace) -> int:
     if not jobs:
         return 1
     restorer = prepare_restorer(args)
-    if restorer is None:
-        return 1
-    try:
-        args.output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print_error(describe(args.output, exc))
-        return 1
-    try:
-        tempfile.TemporaryFile(dir=args.output).close()
-    except OSError as exc:  # an unwritable folder fails once here, rather than once for every photo
-        print_error(f"{args.output}: cannot write here ({exc.strerror or exc})")
+    if restorer is None or not prepare_output_folder(args.output):
         return 1
     failed = len(problems)
     with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as progress:
         for job in jobs:
             try:
-                _process(restorer, job, args)
+                process_photo(restorer, job, args)
             except (ImageError, OSError, MemoryError) as exc:
                 failed += 1
                 print_error(describe(job.source, exc), write=tqdm.write)
@@ -92,7 +94,23 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _process(restorer: Restorer, job: Job, args: argparse.Namespace) -> None:
+def prepare_output_folder(folder: Path) -> bool:
+    """Create `folder` and check that files can be written in it; False after reporting why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print_error(describe(folder, exc))
+        return False
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:  # an unwritable folder fails once here, rather than once for every photo
+        print_error(f"{folder}: cannot write here ({exc.strerror or exc})")
+        return False
+    return True
+
+
+def process_photo(restorer: Restorer, job: Job, args: PhotoOptions) -> None:
+    """Restore and colourize `job.source` into `job.output` (a PNG, written atomically)."""
     image = load_image(job.source, max_pixels=args.max_pixels)
     rgb = restorer.process(
         image.rgb,
