@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from restore import __version__
-from restore.commands import frames, photo, serve, video
+from restore.commands import batch, frames, photo, serve, video
 from restore.commands.common import PROG, UsageError
 
 AddParser = Callable[[argparse._SubParsersAction], argparse.ArgumentParser]
@@ -19,6 +19,7 @@ COMMANDS: list[AddParser] = [
     video.add_parser,
     frames.add_parser,
     serve.add_parser,
+    batch.add_parser,
 ]
 
 

@@ -1,0 +1,99 @@
+"""A pool of Ray actors (restore.cluster.worker.Worker) that run tasks and stream back their results.
+
+Fault tolerance is Ray's: the actors are restarted when their process dies (max_restarts=-1) and the tasks
+they had are run again on the restarted actor (max_task_retries=-1). Tasks go to the workers as they become
+ready, at most DEPTH queued on each, so a fast worker takes more and the next task is always waiting.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+from typing import Any
+
+from restore.cluster.connect import Shape
+from restore.cluster.worker import Worker, WorkerInfo, WorkerSettings
+from restore.errors import ReviveError
+
+DEPTH = 2
+
+
+class WorkerPool:
+    """`shape.workers` actors, each loading its models at start; use as a context manager (kills them)."""
+
+    def __init__(self, ray: ModuleType, shape: Shape, settings: WorkerSettings) -> None:
+        actor = ray.remote(Worker).options(
+            num_cpus=shape.cpus, num_gpus=shape.gpus, max_restarts=-1, max_task_retries=-1
+        )
+        self._ray = ray
+        self._actors = [actor.remote(settings) for _ in range(shape.workers)]
+        self._starting = {handle.ready.remote(): number for number, handle in enumerate(self._actors)}
+        self._ready: list[int] = []
+        self._pids: dict[int, int] = {}
+        self._error: str | None = None
+        self.info: list[WorkerInfo] = []  # of the workers that started, in the order they did
+        self.restarts = 0  # worker processes that Ray replaced, as seen from the results
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for handle in self._actors:
+            self._ray.kill(handle, no_restart=True)
+
+    def map(self, method: str, arguments: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """Run Worker.`method`(*args) for each tuple in `arguments` and yield (its position, its result) as
+        tasks finish, in any order. An exception the method raised is yielded as the result. ReviveError when
+        no worker can start (the first worker's reason)."""
+        ray = self._ray
+        todo = deque(range(len(arguments)))
+        running: dict[Any, tuple[int, int]] = {}  # task -> (worker, position)
+        queued: Counter[int] = Counter()
+        while todo or running:
+            for number in self._ready:
+                while todo and queued[number] < DEPTH:
+                    position = todo.popleft()
+                    task = getattr(self._actors[number], method).remote(*arguments[position])
+                    running[task], queued[number] = (number, position), queued[number] + 1
+            if not running and not self._starting:
+                raise ReviveError(f"no worker could start: {self._error}")
+            (done,), _ = ray.wait([*running, *self._starting], num_returns=1)
+            if done in self._starting:
+                self._started(done)
+                continue
+            number, position = running.pop(done)
+            queued[number] -= 1
+            try:
+                pid, result = ray.get(done)
+            except ray.exceptions.ActorUnavailableError:  # restarting: the task goes again
+                todo.appendleft(position)
+                continue
+            except ray.exceptions.ActorDiedError as exc:  # for good (it cannot start again): to the others
+                if number in self._ready:
+                    self._ready.remove(number)
+                self._error = self._error or str(exc)
+                todo.appendleft(position)
+                continue
+            except ray.exceptions.RayTaskError as exc:
+                yield position, exc.cause if isinstance(exc.cause, BaseException) else exc
+                continue
+            if self._pids.setdefault(number, pid) != pid:
+                self._pids[number] = pid
+                self.restarts += 1
+            yield position, result
+
+    def _started(self, ready: Any) -> None:
+        number = self._starting.pop(ready)
+        try:
+            info = self._ray.get(ready)
+        except self._ray.exceptions.RayError as exc:
+            self._error = self._error or str(exc)
+            return
+        if info.error is not None:
+            self._error = self._error or info.error
+            self._ray.kill(self._actors[number], no_restart=True)
+            return
+        self._pids[number] = info.pid
+        self.info.append(info)
+        self._ready.append(number)
