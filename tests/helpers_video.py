@@ -61,11 +61,12 @@ def write_clip(
     rotation: int | None = None,
     pts: Sequence[int] | None = None,
     faststart: bool = False,
+    keyframes: int | None = None,
 ) -> Path:
     """Encode `frames` (RGB) as H.264 (4:4:4 when a side is odd) in `path`, with a 440 Hz AAC track if `audio`.
 
     `pts` (in 1/fps/100 units) gives variable frame timing; `rotation` adds a display matrix; `faststart`
-    puts the MP4 index first.
+    puts the MP4 index first; `keyframes`: a keyframe every that many frames (x264's default: 250).
     """
     height, width = frames[0].shape[:2]
     with av.open(str(path), "w", options={"movflags": "+faststart"} if faststart else {}) as container:
@@ -73,6 +74,8 @@ def write_clip(
         video.width, video.height = width, height
         video.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
         video.codec_context.time_base = Fraction(1, fps * 100)
+        if keyframes is not None:
+            video.codec_context.gop_size = keyframes
         if rotation is not None:
             video.set_display_rotation(rotation)
         sound = container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio else None
