@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -67,24 +68,36 @@ def make_album(folder: Path, count: int, size: int) -> Path:
     return folder
 
 
-def worker_pids() -> list[int]:
-    """Processes of this test's Ray cluster running a task of a `revive batch` worker."""
-    pids = []
+def kill_a_busy_worker(finished: Callable[[], int], timeout: float = 120) -> int:
+    """Once `finished()` > 0, SIGKILL a process of this test's Ray cluster that runs a `revive batch` worker's
+    task; returns `finished()` at the kill."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [pid for pid in _worker_tasks() if _descends_from_us(pid)] if finished() else []
+        if busy:
+            os.kill(busy[0], signal.SIGKILL)
+            return finished()
+        time.sleep(0.01)
+    raise AssertionError("no worker was busy after the first output")
+
+
+def _worker_tasks() -> Iterator[int]:
     for entry in Path("/proc").iterdir():
         try:
-            busy = (entry / "cmdline").read_bytes().startswith(b"ray::Worker.")
-            if busy and _descends_from_us(int(entry.name)):
-                pids.append(int(entry.name))
-        except (OSError, ValueError):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::Worker."):
+                yield int(entry.name)
+        except OSError:
             continue
-    return pids
 
 
 def _descends_from_us(pid: int) -> bool:
-    while pid > 1:
-        if pid == os.getpid():
-            return True
-        pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    try:
+        while pid > 1:
+            if pid == os.getpid():
+                return True
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:  # it ended meanwhile
+        pass
     return False
 
 
@@ -126,18 +139,12 @@ def test_a_worker_killed_mid_job_is_restarted_and_nothing_is_lost(cluster, weigh
     status: list[int] = []
     job = threading.Thread(target=lambda: status.append(batch(album, "-o", out, *options)))
     job.start()
-    deadline = time.monotonic() + 120
-    while not list(out.rglob("*.png")) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    victims = worker_pids()
-    assert victims, "no worker was busy"
-    os.kill(victims[0], signal.SIGKILL)
-    written_at_kill = len(list(out.rglob("*.png")))
+    written_at_kill = kill_a_busy_worker(lambda: len(list(out.rglob("*.png"))))
     job.join(timeout=180)
     assert written_at_kill < 12, "the job ended before the kill"
     assert status == [0]
     summary = capsys.readouterr().err.splitlines()[-1]
-    assert summary.startswith("revive: 12 photos written; ") and summary.endswith("; 1 worker restarts"), summary
+    assert summary.startswith("revive: 12 photos written; ") and summary.endswith("; 1 worker restart"), summary
     assert digests(out) == digests(tmp_path / "single")  # none lost, none extra, none corrupt
     assert temporaries(tmp_path) == []
 
@@ -227,16 +234,10 @@ def test_a_film_survives_a_killed_worker_byte_for_byte(cluster, weights_dir, tmp
     job = threading.Thread(target=lambda: status.append(batch(clip, "-o", out, *options)))
     job.start()
     work = tmp_path / "second.mp4.work"
-    deadline = time.monotonic() + 120
-    while not list(work.glob("piece_*.bin")) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    victims = worker_pids()
-    assert victims, "no worker was busy"
-    os.kill(victims[0], signal.SIGKILL)
-    finished_at_kill = len(list(work.glob("piece_*.bin")))
+    finished_at_kill = kill_a_busy_worker(lambda: len(list(work.glob("piece_*.bin"))))
     job.join(timeout=180)
     assert finished_at_kill < 12 and status == [0]
-    assert capsys.readouterr().err.splitlines()[-1].endswith("; 1 worker restarts")
+    assert capsys.readouterr().err.splitlines()[-1].endswith("; 1 worker restart")
     assert out.read_bytes() == (tmp_path / "first.mp4").read_bytes()
     assert not work.exists() and temporaries(tmp_path) == []
 

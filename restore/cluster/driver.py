@@ -261,6 +261,6 @@ class _Progress:
             rate = f"{self.written / seconds:.3g} {self.unit}s/s" if seconds > 0 else ""
             count = len(self.pool.info)
             parts.append(f"{rate} in {seconds:.1f} s on {count} worker{'s' * (count != 1)} ({workers})")
-            if self.pool.restarts:
-                parts.append(f"{self.pool.restarts} worker restarts")
+            if restarts := self.pool.restarts:
+                parts.append(f"{restarts} worker restart{'s' * (restarts != 1)}")
         print(f"{PROG}: " + "; ".join(parts), file=sys.stderr)
