@@ -138,13 +138,15 @@ def run_film(args: argparse.Namespace) -> int:
         todo = [piece for piece in pieces if not work.finished(piece)]
         tasks = [(job, piece, plan.pts[first : piece.end]) for piece, first in _firsts(todo, batch)]
         headers = bytes(new_encoder(encoding).extradata or b"")
-        for piece, result in _run_pieces(args, "film_piece", todo, tasks, len(plan.pts)):
-            if result != headers:
-                piece_path(work.folder, piece).unlink(missing_ok=True)
-                raise ReviveError(
-                    f"a worker's libx264 made other stream headers than this machine's: install the same PyAV "
-                    f"on every node (frames {piece.start}-{piece.end - 1})"
-                )
+        mismatched = [piece for piece, result in _run_pieces(args, "film_piece", todo, tasks, len(plan.pts))
+                      if result != headers]  # fmt: skip
+        for piece in mismatched:
+            piece_path(work.folder, piece).unlink()
+        if mismatched:
+            raise ReviveError(
+                f"{len(mismatched)} pieces have other H.264 stream headers than this machine's libx264 makes: "
+                "install the same PyAV on every node"
+            )
         join(job, pieces, output, CONTAINERS[output.suffix.lower()], headers)
         work.remove()
     return 0

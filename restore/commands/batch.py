@@ -53,7 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--frames", action="store_true", help="INPUT is a folder of film frames, processed as revive frames does"
     )
-    add_process_options(parser, "auto: black-and-white or toned photos, films and frame folders (default); ...")
+    add_process_options(
+        parser, "auto: black-and-white or toned ones, decided once for a film or frame folder (default); always; never"
+    )
     parser.add_argument(
         "--max-pixels",
         type=positive_int,
@@ -70,8 +72,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         type=positive_int,
         default=120,
         metavar="N",
-        help="films and frame folders: frames per piece given to a worker; pieces end at scene cuts where "
-        "there are some (default: 120)",
+        help="films and frame folders: frames per piece given to a worker; a film's pieces end at a scene cut "
+        "near that length where there is one (default: 120)",
     )
     parser.add_argument(
         "--work-dir", type=Path, metavar="DIR", help="films: folder for finished pieces (default: OUTPUT.work)"
