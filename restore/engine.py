@@ -51,17 +51,39 @@ class OnnxModel:
             return run_bound(self.session, feeds, [self.spec.output.name], "cuda")[0]
         return self.session.run([self.spec.output.name], feeds)[0]
 
-    def run_image(self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Run on one HxWxC float32 image: pad to the size multiple, run, crop back. Returns HxWxC'."""
-        return self.run_batch(image[None], extra)[0]
+    def run_image(
+        self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None, maps: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Run on one HxWxC float32 image (and HxWxC `maps`, see run_batch): pad to the size multiple, run, crop
+        back. Returns HxWxC'."""
+        batch_maps = None if maps is None else {name: array[None] for name, array in maps.items()}
+        return self.run_batch(image[None], extra, batch_maps)[0]
 
-    def run_batch(self, images: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Run once on N same-size float32 images (NxHxWxC), padded and cropped back like run_image."""
+    def run_batch(
+        self,
+        images: np.ndarray,
+        extra: dict[str, np.ndarray] | None = None,
+        maps: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Run once on N same-size float32 images (NxHxWxC), padded and cropped back like run_image.
+
+        maps: further NxHxWxC inputs of the images' size (colour hints), padded with zeros to the same size.
+        A colorizer with a hints input that `maps` leaves out gets all-zero hints: automatic colourization."""
         height, width = images.shape[1:3]
         padded = np.stack([pad_to_multiple(image, self.spec.size_multiple) for image in images])
-        batch = np.ascontiguousarray(padded.transpose(0, 3, 1, 2), dtype=np.float32)
-        out = self.run({self.spec.image_input.name: batch, **(extra or {})})
+        feeds = {self.spec.image_input.name: _nchw(padded)}
+        maps = dict(maps or {})
+        if self.spec.hints is not None and self.spec.hints.name not in maps:
+            maps[self.spec.hints.name] = np.zeros((*images.shape[:3], 3), np.float32)
+        for name, array in maps.items():
+            pad = ((0, 0), (0, padded.shape[1] - height), (0, padded.shape[2] - width), (0, 0))
+            feeds[name] = _nchw(np.pad(array, pad))
+        out = self.run({**feeds, **(extra or {})})
         return np.ascontiguousarray(out[:, :, :height, :width].transpose(0, 2, 3, 1))
+
+
+def _nchw(batch: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def run_bound(session: Any, feeds: dict[str, np.ndarray], outputs: Sequence[str], device: str) -> list[np.ndarray]:

@@ -19,6 +19,7 @@ SUPPORTED_FORMAT = 1
 # is informational.
 DEVICE_VARIANTS = {"cpu": "cpu-int8", "cuda": "cuda-fp16"}
 CPU_VARIANT, CUDA_VARIANT = DEVICE_VARIANTS["cpu"], DEVICE_VARIANTS["cuda"]
+HINT_CHANNELS = "ab+mask"  # the colour-hints input: a*, b* in Lab units where the mask (third channel) is 1
 # What the engine feeds and expects per task: (input channels, input range, output channels).
 _TASK_CONTRACT = {
     "restore": ("RGB", (0.0, 1.0), "RGB"),
@@ -57,6 +58,7 @@ class ModelSpec:
     image_input: TensorSpec
     output: TensorSpec
     temperature: TensorSpec | None = None
+    hints: TensorSpec | None = None  # colorize: a*, b*, mask at the L input's size (zeros: automatic)
     size_multiple: int = 1
     receptive_field: int = 0
     render_size: int | None = None
@@ -160,6 +162,9 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         raise ValueError(f"its task is '{task}'; entries are keyed by task")
     inputs = {name: _parse_tensor(name, spec) for name, spec in entry["inputs"].items()}
     outputs = [_parse_tensor(name, spec) for name, spec in entry["outputs"].items()]
+    hints = inputs.pop("hints", None)
+    if hints is not None and (task != "colorize" or hints.channels != HINT_CHANNELS or hints.layout != "NCHW"):
+        raise ValueError(f"input 'hints' must be a colorize model's NCHW {HINT_CHANNELS} map")
     images = [spec for spec in inputs.values() if spec.layout is not None]
     if len(images) != 1 or len(outputs) != 1:
         raise ValueError("needs exactly one image input (one with a layout) and one output")
@@ -186,6 +191,7 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         image_input=image,
         output=output,
         temperature=temperature,
+        hints=hints,
         size_multiple=size_multiple,
         receptive_field=int(entry.get("receptive_field", 0)),
         render_size=None if render_size is None else int(render_size),

@@ -13,6 +13,7 @@ import numpy as np
 
 from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrink, to_uint8
 from restore.engine import DEVICES, OnnxModel
+from restore.hints import no_hints, resize_hints
 from restore.manifest import Manifest, ModelSpec, load_manifest
 from restore.tiling import DEFAULT_TILE, TilePlan, run_tiled
 
@@ -195,21 +196,38 @@ class Restorer:
         return self.colorize_images([rgb], render_size=render_size, temperature=temperature)[0]
 
     def colorize_images(
-        self, images: Sequence[np.ndarray], *, render_size: int | None = None, temperature: float | None = None
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        render_size: int | None = None,
+        temperature: float | None = None,
+        hints: Sequence[np.ndarray | None] | None = None,
     ) -> list[np.ndarray]:
-        """colorize_image() for several images, as one batch when they have the same size."""
+        """colorize_image() for several images, as one batch when they have the same size.
+
+        hints: per image, None or an HxWx3 map at the image's size (restore.hints): a*, b* where the third
+        channel is 1. A model without a hints input refuses them (ValueError)."""
         if not images:
             return []
         model = self.model("colorize")
         spec = model.spec
         feed = self._temperature_feed(spec, temperature)
+        given = list(hints) if hints is not None else [None] * len(images)
+        if spec.hints is None and any(h is not None for h in given):
+            raise ValueError("this colorize model takes no colour hints")
         size = render_size or spec.render_size or DEFAULT_RENDER_SIZE
         lightness = [rgb_to_lightness(rgb) for rgb in images]
         small = [shrink(channel, size)[..., None] for channel in lightness]
+        # no hints at all: the engine feeds zeros (automatic); else each image's at the render size
+        maps = None
+        if any(hint is not None for hint in given):
+            maps = [_hint_map(hint, channel.shape[:2]) for hint, channel in zip(given, small, strict=True)]
         if _batchable(small):
-            ab = list(model.run_batch(np.stack(small), feed))
+            ab = list(model.run_batch(np.stack(small), feed, maps and {spec.hints.name: np.stack(maps)}))
         else:
-            ab = [model.run_image(channel, feed) for channel in small]
+            ab = [
+                model.run_image(channel, feed, maps and {spec.hints.name: maps[i]}) for i, channel in enumerate(small)
+            ]
         return [_merge_colour(channel, chroma, spec) for channel, chroma in zip(lightness, ab, strict=True)]
 
     def _temperature_feed(self, spec: ModelSpec, temperature: float | None) -> dict[str, np.ndarray]:
@@ -219,6 +237,10 @@ class Restorer:
                 self._warned_no_temperature = True
             return {}
         return spec.temperature_feed(temperature)
+
+
+def _hint_map(hints: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
+    return no_hints(*size) if hints is None else resize_hints(hints, *size)
 
 
 def _batchable(images: Sequence[np.ndarray]) -> bool:

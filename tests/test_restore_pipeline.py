@@ -67,7 +67,7 @@ def test_render_size_bounds_the_colorize_input_and_never_upscales(restorer, monk
     model = restorer.model("colorize")
     seen = []
     original = model.run_image
-    monkeypatch.setattr(model, "run_image", lambda image, extra: seen.append(image.shape) or original(image, extra))
+    monkeypatch.setattr(model, "run_image", lambda image, *rest: seen.append(image.shape) or original(image, *rest))
     restorer.process(GRAY, restore=False, colorize="always")  # manifest render_size: 64
     restorer.process(GRAY, restore=False, colorize="always", render_size=100)
     restorer.process(GRAY[:40, :50], restore=False, colorize="always", render_size=100)

@@ -38,7 +38,10 @@ def load_generator_weights(generator: nn.Module, source: Path) -> None:
         from onnx import numpy_helper
 
         initializers = {i.name: i for i in onnx.load(str(source)).graph.initializer}
-        own = generator.state_dict()
+        # batch norm's step counters do not reach an inference graph; they keep their own values
+        own = {
+            name: value for name, value in generator.state_dict().items() if not name.endswith("num_batches_tracked")
+        }
         missing = [name for name in own if f"generator.{name}" not in initializers]
         if missing:
             raise ValueError(
@@ -47,9 +50,9 @@ def load_generator_weights(generator: nn.Module, source: Path) -> None:
         state = {
             name: torch.from_numpy(numpy_helper.to_array(initializers[f"generator.{name}"]).copy()) for name in own
         }
-    else:
-        state = ema_generator_state(load(source))
-    generator.load_state_dict(state)
+        generator.load_state_dict(state, strict=False)
+        return
+    generator.load_state_dict(ema_generator_state(load(source)))
 
 
 def load_init_weights(generator: nn.Module, critic: nn.Module, source: Path) -> None:

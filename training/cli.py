@@ -204,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--fp32", action="store_true", help="run the model's own file, not the faster variant the CPU runs (int8)"
     )
+    evaluate.add_argument(
+        "--no-semantic",
+        dest="semantic",
+        action="store_false",
+        help="colorize: skip the ImageNet classifiers' agreement and feature cosine (training.semantics)",
+    )
+    evaluate.add_argument(
+        "--labels", help="colorize: labels.csv (file, wnid) of ImageNet photos in --data, for real top-1 accuracy"
+    )
     evaluate.add_argument("--json", help="also write the results as JSON here")
     evaluate.add_argument("--markdown", help="also write the table as Markdown here")
     evaluate.set_defaults(handler=_eval)

@@ -19,6 +19,12 @@ class GeneratorConfig:
     depth: int = 4
     norm: str = "none"
     attention: bool = False
+    # colorize: an ImageNet-pretrained encoder ("efficientnet_lite0" / "efficientnet_lite2", training.encoders)
+    # under a DeOldify-style decoder (training.encoder_unet); "" is the U-Net above, trained from scratch
+    encoder: str = ""
+    decoder_widths: tuple[int, int, int, int] = (160, 96, 64, 32)  # at strides 16, 8, 4, 2
+    freeze_encoder_iters: int = 0  # the encoder's weights stay fixed for these first steps, then train at
+    encoder_lr_scale: float = 0.1  # this share of the generator's learning rate
 
 
 @dataclass
@@ -45,6 +51,10 @@ class ColorConfig:
     # training photos whose colour is a function of their lightness (gray, sepia: `training.data.untoned_chroma`
     # below this) are skipped; 0 keeps every photo
     min_untoned_chroma: float = 1.5
+    # colour hints (Zhang et al. 2017, training.hints): the share of samples given hints, and their mean number
+    # of points; 0 trains a model without a hints input
+    hint_share: float = 0.0
+    hint_mean_points: float = 8.0
 
 
 @dataclass
@@ -80,7 +90,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # auto: bf16 autocast on CPU, fp16 AMP on CUDA; or fp32
+    precision: str = "auto"  # auto: bf16 autocast on CPU and on CUDA GPUs that support it; or fp32
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
     workers: int = 2
     save_every: int = 250

@@ -58,8 +58,17 @@ def evaluate_restore(restorer: Any, images: list[Path], preset: str, strength: f
 
 
 def evaluate_colorize(
-    restorer: Any, images: list[Path], temperature: float | None, render_size: int | None = None
+    restorer: Any,
+    images: list[Path],
+    temperature: float | None,
+    render_size: int | None = None,
+    classifiers: list[Any] | None = None,
+    labels: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
+    """Per photo: PSNR, colourfulness and mean a*b* of the model and of gray; with `classifiers`
+    (training.semantics), their agreement / feature cosine with the truth, and top-1 for photos in `labels`."""
+    from training.semantics import semantic_row
+
     rows = []
     for path in tqdm(images, desc="colorize eval", leave=False):
         clean = read_rgb(path)
@@ -83,7 +92,27 @@ def evaluate_colorize(
                 "truth_mean_b": float(truth_ab[1]),
             }
         )
+        if classifiers:
+            label = None if labels is None else labels.get(path.name)
+            rows[-1].update(semantic_row(classifiers, clean, gray, output, label))
     return rows
+
+
+def semantic_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per classifier: the share of the gray-to-truth agreement gap the model recovers,
+    (agreement_model - agreement_gray) / (1 - agreement_gray), and top-1 means over the labelled photos only."""
+    summary = {}
+    keys = dict.fromkeys(key for row in rows for key in row)  # top-1 keys appear only in labelled rows
+    for key in keys:
+        if key.endswith("_model_agreement"):
+            name = key.removesuffix("_model_agreement")
+            model, gray = (float(np.mean([r[f"{name}_{w}_agreement"] for r in rows])) for w in ("model", "gray"))
+            summary[f"{name}_gap_recovered"] = (model - gray) / max(1e-9, 1.0 - gray)
+        if key.endswith("_top1"):
+            labelled = [r[key] for r in rows if key in r]
+            summary[f"labelled_{key}"] = float(np.mean(labelled))
+            summary["labelled_images"] = float(len(labelled))
+    return summary
 
 
 def tint_variety(rows: list[dict[str, Any]], who: str) -> float:
@@ -95,7 +124,7 @@ def tint_variety(rows: list[dict[str, Any]], who: str) -> float:
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
-    keys = [k for k in rows[0] if k != "image"]
+    keys = [k for k in rows[0] if k != "image" and not k.endswith("_top1")]
     return {k: float(np.mean([r[k] for r in rows])) for k in keys}
 
 
@@ -124,11 +153,17 @@ def run_evaluation(args: argparse.Namespace) -> int:
     if args.task == "restore":
         rows = evaluate_restore(restorer, images, args.preset, args.strength)
     else:
-        rows = evaluate_colorize(restorer, images, args.temperature, args.render_size)
+        from training.semantics import judges, read_labels
+
+        classifiers = judges() if args.semantic else None
+        labels = read_labels(Path(args.labels)) if args.labels else None
+        rows = evaluate_colorize(restorer, images, args.temperature, args.render_size, classifiers, labels)
     mean = summarize(rows)
     if args.task == "colorize":
         mean["model_tint_variety"] = tint_variety(rows, "model")
         mean["truth_tint_variety"] = tint_variety(rows, "truth")
+        if args.semantic:
+            mean.update(semantic_summary(rows))
     table = markdown(rows, mean)
     print(table)
     result = {

@@ -21,7 +21,7 @@ from restore.atomic import atomic_path, write_json_atomic
 from restore.manifest import sha256_file
 from training import checkpoint
 from training.config import TrainConfig, from_dict
-from training.tasks import ColorizeNet, RestoreNet, Task
+from training.tasks import AB_SCALE, ColorizeNet, RestoreNet, Task
 
 PARITY_SIZES = ((1, 37, 53), (2, 64, 96))
 PARITY_TOLERANCE = 1e-3
@@ -43,6 +43,15 @@ class ColorizeGraph(nn.Module):
 
     def forward(self, lightness: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
         return self.generator.predict(lightness, temperature)
+
+
+class HintedColorizeGraph(ColorizeGraph):
+    """Takes hints in natural units, (N, 3, H, W) = a*, b*, mask (1 where hinted), at the L input's size."""
+
+    def forward(self, lightness: torch.Tensor, temperature: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        mask = hints[:, 2:3]
+        scaled = torch.cat([hints[:, :2] * mask / AB_SCALE, mask], dim=1)
+        return self.generator.predict(lightness, temperature, scaled)
 
 
 def fold_spectral_norm(module: nn.Module) -> None:
@@ -75,18 +84,38 @@ def load_generator(
     return generator.eval(), config, state
 
 
+def takes_hints(generator: nn.Module) -> bool:
+    return getattr(generator, "takes_hints", False)
+
+
 def graph_for(generator: nn.Module, task: str) -> tuple[nn.Module, list[str], list[str]]:
+    """The export wrapper in eval mode (the exporter restores a wrapper's mode afterwards, and a wrapper left in
+    training mode would put batch norm back on batch statistics), with its input and output names."""
     if task == "restore":
-        return RestoreGraph(generator), ["image"], ["restored"]
-    return ColorizeGraph(generator), ["L", "temperature"], ["ab"]
+        return RestoreGraph(generator).eval(), ["image"], ["restored"]
+    if takes_hints(generator):
+        return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], ["ab"]
+    return ColorizeGraph(generator).eval(), ["L", "temperature"], ["ab"]
 
 
-def example_inputs(task: str, shape: tuple[int, int, int], temperature: float, seed: int = 0) -> list[np.ndarray]:
+def example_inputs(
+    task: str, shape: tuple[int, int, int], temperature: float, seed: int = 0, hints: bool = False
+) -> list[np.ndarray]:
+    """Random inputs for the task's graph; with `hints`, a few hinted patches of random colour."""
     rng = np.random.default_rng(seed)
     n, h, w = shape
     if task == "restore":
         return [rng.random((n, 3, h, w), dtype=np.float32)]
-    return [(rng.random((n, 1, h, w), dtype=np.float32) * 100.0), np.array([temperature], np.float32)]
+    inputs = [(rng.random((n, 1, h, w), dtype=np.float32) * 100.0), np.array([temperature], np.float32)]
+    if hints:
+        hint_map = np.zeros((n, 3, h, w), np.float32)
+        for i in range(n):
+            for _ in range(4):
+                y, x, size = rng.integers(0, h), rng.integers(0, w), rng.integers(1, 6)
+                hint_map[i, :2, y : y + size, x : x + size] = rng.uniform(-60, 60, (2, 1, 1))
+                hint_map[i, 2, y : y + size, x : x + size] = 1.0
+        inputs.append(hint_map)
+    return inputs
 
 
 def receptive_field(generator: nn.Module, task: str, size: int = 256) -> int:
@@ -113,7 +142,7 @@ def complexity(generator: nn.Module, task: str) -> dict[str, float]:
     from torch.utils.flop_counter import FlopCounterMode
 
     graph, _, _ = graph_for(generator, task)
-    inputs = [torch.from_numpy(a) for a in example_inputs(task, (1, 512, 512), 0.38)]
+    inputs = [torch.from_numpy(a) for a in example_inputs(task, (1, 512, 512), 0.38, hints=takes_hints(generator))]
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         graph(*inputs)
     return {
@@ -126,8 +155,9 @@ def export_onnx(generator: nn.Module, task: str, path: Path) -> None:
     """Legacy (TorchScript) exporter, opset 17, dynamic batch/height/width. Constant folding is left to ONNX
     Runtime's graph optimizer at load time so that every parameter keeps its name (fine-tuning reads them back)."""
     graph, input_names, output_names = graph_for(generator, task)
-    dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in input_names[:1] + output_names}
-    example = tuple(torch.from_numpy(a) for a in example_inputs(task, (1, 64, 64), 0.38))
+    images = [name for name in input_names if name != "temperature"]
+    dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in images + output_names}
+    example = tuple(torch.from_numpy(a) for a in example_inputs(task, (1, 64, 64), 0.38, hints=takes_hints(generator)))
     torch.onnx.export(
         graph,
         example,
@@ -148,8 +178,10 @@ def check_parity(generator: nn.Module, task: str, path: Path, temperature: float
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     graph, input_names, _ = graph_for(generator, task)
     worst = 0.0
-    for shape in PARITY_SIZES:
-        arrays = example_inputs(task, shape, temperature, seed=sum(shape))
+    multiple = generator.unet.size_multiple
+    for n, h, w in PARITY_SIZES:  # at sizes the engine feeds: padded to the size multiple
+        shape = (n, -(-h // multiple) * multiple, -(-w // multiple) * multiple)
+        arrays = example_inputs(task, shape, temperature, seed=sum(shape), hints=takes_hints(generator))
         with torch.no_grad():
             expected = graph(*[torch.from_numpy(a) for a in arrays]).numpy()
         feed = dict(zip(input_names, arrays, strict=True))
@@ -181,6 +213,8 @@ def manifest_entry(
         inputs = {"L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]}}
         if config.color.head == "bins":
             inputs["temperature"] = {"shape": [1], "default": temperature, "range": [0.05, 1.0]}
+        if takes_hints(generator):
+            inputs["hints"] = {"layout": "NCHW", "channels": "ab+mask", "size": "L"}
         io = {
             "inputs": inputs,
             "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},

@@ -2,8 +2,9 @@
 
 restore:  degraded RGB in [0, 1] -> clean RGB in [0, 1]   (U-Net with an output residual, no normalization layers,
           so tiled inference equals whole-image inference up to the receptive field)
-colorize: L* in [0, 100] -> a*b*                            (U-Net with group norm and self-attention; the head is
-          the ab-bin classifier of Zhang et al. 2016 decoded with the annealed mean, or plain regression)
+colorize: L* in [0, 100] -> a*b*                            (U-Net with group norm and self-attention, or a U-Net
+          on an ImageNet-pretrained encoder that also takes colour hints; the head is the ab-bin classifier of
+          Zhang et al. 2016 decoded with the annealed mean, or plain regression)
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import torch.nn.functional as F
 
 from training.colorbins import ab_bin_centers, annealed_mean, soft_encode
 from training.config import TrainConfig
+from training.encoder_unet import EncoderUNet
+from training.hints import sample_hints
 from training.losses import rebalanced_cross_entropy
 from training.models import PatchCritic, UNetGenerator
 
@@ -38,7 +41,8 @@ class RestoreNet(nn.Module):
 
 
 class ColorizeNet(nn.Module):
-    """L* -> raw head output at 1/out_stride: bin logits (`bins`) or tanh-bounded ab / 110 (`regression`)."""
+    """L* (and colour hints, with a pretrained encoder) -> raw head output at 1/out_stride: bin logits (`bins`)
+    or tanh-bounded ab / 110 (`regression`)."""
 
     def __init__(self, config: TrainConfig, class_weights: np.ndarray | None = None):
         super().__init__()
@@ -46,14 +50,24 @@ class ColorizeNet(nn.Module):
         self.head = c.head
         self.register_buffer("centers", torch.from_numpy(ab_bin_centers()))
         outputs = len(self.centers) if c.head == "bins" else 2
-        self.unet = UNetGenerator(1, outputs, g.width, g.depth, g.norm, g.attention, out_stride=c.out_stride)
+        self.takes_hints = bool(g.encoder)
+        if g.encoder:
+            if c.out_stride != 2:
+                raise ValueError("a colorizer on a pretrained encoder predicts at stride 2 (color.out_stride=2)")
+            self.unet = EncoderUNet(g.encoder, outputs, g.decoder_widths)
+        else:
+            if c.hint_share > 0:
+                raise ValueError("colour hints need a pretrained encoder (generator.encoder)")
+            self.unet = UNetGenerator(1, outputs, g.width, g.depth, g.norm, g.attention, out_stride=c.out_stride)
         shift = None
         if c.head == "bins" and class_weights is not None and c.prior_correction:
             shift = -c.prior_correction * torch.log(torch.as_tensor(class_weights, dtype=torch.float32)).view(-1, 1, 1)
         # derived from the colour prior, not learned: kept out of checkpoints, exported as a constant
         self.register_buffer("logit_shift", shift, persistent=False)
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        if self.takes_hints:
+            return self.unet(lightness, hints)
         return self.unet(lightness / 50.0 - 1.0)
 
     def decode(self, raw: torch.Tensor, temperature: float | torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -65,8 +79,10 @@ class ColorizeNet(nn.Module):
             ab = torch.tanh(raw.float()) * AB_SCALE
         return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
 
-    def predict(self, lightness: torch.Tensor, temperature: float | torch.Tensor = 0.38) -> torch.Tensor:
-        return self.decode(self.forward(lightness), temperature, lightness.shape[-2:])
+    def predict(
+        self, lightness: torch.Tensor, temperature: float | torch.Tensor = 0.38, hints: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.decode(self.forward(lightness, hints), temperature, lightness.shape[-2:])
 
 
 class Task:
@@ -96,13 +112,21 @@ class Task:
         """Whether a generator step must decode its output (decoding the colour bins is costly)."""
         return self.name == "restore" or adversarial or self.config.l1_weight > 0
 
+    def training_hints(self, target: torch.Tensor) -> torch.Tensor | None:
+        """Colour hints drawn from the ground truth for a training batch (None: the task takes no hints)."""
+        c = self.config.color
+        if self.name != "colorize" or c.hint_share <= 0:
+            return None
+        return sample_hints(target, c.hint_share, c.hint_mean_points)
+
     def generate(
-        self, generator: nn.Module, x: torch.Tensor, decode: bool = True
+        self, generator: nn.Module, x: torch.Tensor, decode: bool = True, hints: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(raw output, prediction in target units at full size, or None when not `decode`)."""
-        raw = generator(x)
         if self.name == "restore":
+            raw = generator(x)
             return raw, raw
+        raw = generator(x, hints)
         return raw, generator.decode(raw, self.config.color.temperature, x.shape[-2:]) if decode else None
 
     def reconstruction_loss(

@@ -53,6 +53,18 @@ def ema_with_warmup(decay: float):
     return average
 
 
+def generator_parameter_groups(generator: nn.Module, config: TrainConfig) -> list[dict]:
+    """Adam parameter groups: a pretrained encoder's weights (if any) learn at `encoder_lr_scale` of the rate."""
+    unet = generator.unet
+    encoder = list(unet.encoder.parameters()) if hasattr(unet, "encoder") else []
+    owned = {id(p) for p in encoder}
+    rest = [p for p in generator.parameters() if id(p) not in owned]
+    groups = [{"params": rest, "lr": config.lr_g, "lr_scale": 1.0}]
+    if encoder:
+        groups.append({"params": encoder, "lr": config.lr_g, "lr_scale": config.generator.encoder_lr_scale})
+    return groups
+
+
 class NonFiniteLoss(RuntimeError):
     """A loss became NaN or infinite; nothing is saved from that step."""
 
@@ -126,7 +138,7 @@ class Trainer:
         distributed.broadcast_parameters(self.generator)
         distributed.broadcast_parameters(self.critic)
         self.ema = AveragedModel(self.generator, avg_fn=ema_with_warmup(config.ema_decay), use_buffers=True)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas)
+        self.opt_g = torch.optim.Adam(generator_parameter_groups(self.generator, config), betas=config.betas)
         if config.loss == "wgan-clip":
             self.opt_d = torch.optim.RMSprop(self.critic.parameters(), lr=config.lr_d)
         else:
@@ -218,7 +230,7 @@ class Trainer:
         sigma = instance_noise_sigma(c.instance_noise, self.step - c.pretrain_iters, c.iters - c.pretrain_iters)
         with self.autocast():
             with torch.no_grad():
-                _, fake = self.task.generate(self.generator, x)
+                _, fake = self.task.generate(self.generator, x, hints=self.task.training_hints(y))
             condition, real = self.task.critic_view(x, y)
             _, fake = self.task.critic_view(x, fake.float())
             if sigma > 0:
@@ -247,7 +259,8 @@ class Trainer:
         x, y = self._next_batch()
         self.critic.requires_grad_(False)
         with self.autocast():
-            raw, prediction = self.task.generate(self.generator, x, self.task.needs_prediction(adversarial))
+            hints = self.task.training_hints(y)
+            raw, prediction = self.task.generate(self.generator, x, self.task.needs_prediction(adversarial), hints)
             terms = self.task.reconstruction_loss(raw, prediction, y)
             if adversarial:
                 condition, fake = self.task.critic_view(x, prediction)
@@ -280,8 +293,10 @@ class Trainer:
         adversarial = self.step >= c.pretrain_iters
         critic_only = adversarial and self.step < c.pretrain_iters + c.critic_warmup
         for group in self.opt_g.param_groups:
-            group["lr"] = c.lr_g if adversarial else c.pretrain_lr
+            group["lr"] = (c.lr_g if adversarial else c.pretrain_lr) * group.get("lr_scale", 1.0)
             group["betas"] = c.betas if adversarial else c.pretrain_betas
+        if hasattr(self.generator.unet, "freeze_encoder"):
+            self.generator.unet.freeze_encoder(self.step < c.generator.freeze_encoder_iters)
         stats: dict[str, list[float]] = {}
         if adversarial:
             for _ in range(c.n_critic):
