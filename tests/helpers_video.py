@@ -1,4 +1,5 @@
-"""Test clips made with PyAV (a window panning over a skimage photo, AAC sine audio), and killing `revive`."""
+"""Test clips made with PyAV (pans, zooms and a moving object over skimage photos, AAC sine audio), and killing
+`revive`."""
 
 from __future__ import annotations
 
@@ -22,18 +23,69 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pan_frames(
-    count: int, size: tuple[int, int] = (96, 64), photo: str = "astronaut", step: tuple[int, int] = (2, 1)
+    count: int,
+    size: tuple[int, int] = (96, 64),
+    photo: str = "astronaut",
+    step: tuple[int, int] = (2, 1),
+    acceleration: tuple[int, int] = (0, 0),
 ) -> list[np.ndarray]:
-    """`count` RGB frames of `size` (width, height): a window moving `step` px per frame across the photo."""
+    """`count` RGB frames of `size` (width, height): a window moving across the photo, at step * i +
+    acceleration * i^2 / 2 px in frame i (whole pixels; both >= 0)."""
     width, height = size
-    image = getattr(data, photo)()
-    image = np.dstack([image] * 3) if image.ndim == 2 else image[..., :3]
-    scale = max((width + abs(step[0]) * count) / image.shape[1], (height + abs(step[1]) * count) / image.shape[0])
+    image = _photo(photo)
+    offsets = [[v * i + a * i * i // 2 for v, a in zip(step, acceleration, strict=True)] for i in range(count)]
+    reach = [max(abs(v) * count, offset) for v, offset in zip(step, offsets[-1], strict=True)]
+    scale = max((width + reach[0]) / image.shape[1], (height + reach[1]) / image.shape[0])
     image = cv2.resize(image, None, fx=max(scale, 0.5), fy=max(scale, 0.5), interpolation=cv2.INTER_AREA)
-    return [
-        np.ascontiguousarray(image[i * step[1] : i * step[1] + height, i * step[0] : i * step[0] + width])
-        for i in range(count)
-    ]
+    return [np.ascontiguousarray(image[y : y + height, x : x + width]) for x, y in offsets]
+
+
+def zoom_frames(
+    count: int, size: tuple[int, int] = (96, 64), photo: str = "astronaut", rate: float = 0.01
+) -> list[np.ndarray]:
+    """`count` RGB frames of `size` (width, height): a zoom into the photo's centre, `rate` closer per frame."""
+    width, height = size
+    image = _photo(photo)
+    scale = 0.9 * min(image.shape[1] / width, image.shape[0] / height)  # photo px per frame px at frame 0
+    centre_x, centre_y = image.shape[1] / 2, image.shape[0] / 2
+    frames = []
+    for i in range(count):
+        step = scale / (1 + rate) ** i
+        to_photo = np.float32([[step, 0, centre_x - step * width / 2], [0, step, centre_y - step * height / 2]])
+        frames.append(cv2.warpAffine(image, to_photo, (width, height), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP))
+    return frames
+
+
+def object_frames(
+    count: int,
+    size: tuple[int, int] = (96, 64),
+    step: tuple[float, float] = (3, 1),
+    radius: int = 16,
+    start: tuple[int, int] = (8, 8),
+    acceleration: tuple[float, float] = (0, 0),
+) -> list[np.ndarray]:
+    """`count` RGB frames of `size`: a disc cut from one photo moving over another, still one (the "coffee"
+    photo). Its top-left corner is at start + step * i + acceleration * i^2 / 2 in frame i (whole pixels)."""
+    width, height = size
+    background = cv2.resize(_photo("coffee"), size, interpolation=cv2.INTER_AREA)
+    disc = cv2.resize(_photo("astronaut"), (2 * radius, 2 * radius), interpolation=cv2.INTER_AREA)
+    ys, xs = np.mgrid[: 2 * radius, : 2 * radius]
+    inside = (xs - radius + 0.5) ** 2 + (ys - radius + 0.5) ** 2 < radius**2
+    frames = []
+    for i in range(count):
+        frame = background.copy()
+        x, y = (round(s + v * i + a * i * i / 2) for s, v, a in zip(start, step, acceleration, strict=True))
+        if not (0 <= x <= width - 2 * radius and 0 <= y <= height - 2 * radius):
+            raise ValueError(f"the disc leaves the frame at frame {i}")
+        frame[y : y + 2 * radius, x : x + 2 * radius][inside] = disc[inside]
+        frames.append(frame)
+    return frames
+
+
+def _photo(name: str) -> np.ndarray:
+    """A scikit-image sample photo as RGB."""
+    image = getattr(data, name)()
+    return np.ascontiguousarray(np.dstack([image] * 3) if image.ndim == 2 else image[..., :3])
 
 
 def to_gray(frames: Sequence[np.ndarray]) -> list[np.ndarray]:

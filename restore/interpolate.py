@@ -1,0 +1,255 @@
+"""Motion-compensated in-between frames (numpy + OpenCV only), for raising a sequence's frame rate.
+
+For two consecutive frames A and B and a time 0 < t < 1 between them:
+
+- Optical flow both ways (OpenCV's DIS, Kroeger et al. 2016, on luma), A -> B and B -> A. Where the frames
+  before A and after B belong to the same shot, their flows give each pixel an acceleration too: the motion
+  to time t is then quadratic (Xu et al. 2019, "Quadratic video interpolation"), which follows a hand or a
+  camera that speeds up, brakes or turns; otherwise it is linear.
+- The motion from A (and B) to time t is inverted by fixed-point iteration, so that every pixel at time t
+  knows where to sample A and B (backward warping with cv2.remap: no holes).
+- Blending is occlusion-aware. Sampling A is distrusted where the point sampled in B fails the forward-
+  backward check (Sundaram et al. 2010: it is occluded in A, the background being uncovered), where no point
+  of A moves to that pixel (the inversion does not converge) and where the sample lies outside the frame;
+  the same for B. These weights apply only where the two warped frames disagree; elsewhere they are averaged
+  with weights 1 - t and t, which keeps noise and flow errors from picking one side.
+- No interpolation across a scene cut (restore.temporal.scene_change of the two frames): the in-between
+  frames repeat A.
+
+Interpolator takes a sequence frame by frame and hands out each pair once the frame after it has arrived;
+Pair.at(fractions) makes its in-between frames.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from restore.temporal import TemporalSettings, gray, scene_change
+
+
+@dataclass(frozen=True)
+class InterpolationSettings:
+    """Knobs of the interpolator; the defaults were tuned with benchmarks/interpolation.py."""
+
+    flow_size: int = 1024  # longest side the optical flow is computed at
+    cut_threshold: float = TemporalSettings.cut_threshold  # scene_change() above this is a scene cut
+    inversion_steps: int = 3  # fixed-point iterations that invert the motion to time t
+    visibility_px: float = 3.0  # forward-backward and inversion errors: weight exp(-(error / this)^2)
+    disagreement: float = 20.0  # 8-bit levels: where the warped frames differ by less, plain averaging
+
+
+class Pair:
+    """Two consecutive frames of a sequence, `index` and index + 1, with the flows between them."""
+
+    def __init__(
+        self,
+        index: int,
+        first: np.ndarray,
+        second: np.ndarray,
+        flows: _Flows | None,
+        settings: InterpolationSettings,
+    ) -> None:
+        self.index = index
+        self.first, self.second = first, second
+        self.cut = flows is None  # a scene cut: in-between frames repeat the first frame
+        self._flows, self._settings = flows, settings
+
+    def at(self, fractions: Sequence[float]) -> list[np.ndarray]:
+        """The frames at times `fractions` (each 0 < t < 1) from the first frame to the second, uint8 RGB."""
+        flows = self._flows
+        if flows is None:
+            return [self.first] * len(fractions)
+        grid = _grid(*self.first.shape[:2])
+        # Forward-backward error at each pixel of either frame: a point of the second frame that fails it is
+        # occluded in the first, so the first frame has no match for it (and the other way round).
+        errors = _consistency(flows.forward, flows.backward, grid), _consistency(flows.backward, flows.forward, grid)
+        return [_blend((self.first, self.second), flows, errors, grid, t, self._settings) for t in fractions]
+
+
+class Interpolator:
+    """Feed frames in order with push(); each pair is handed out once the next frame is known (or finish()).
+
+    `first` is the index of the first frame pushed; a resumed job pushes the frames before its first pair
+    and ignores the pairs that come back before it.
+    """
+
+    def __init__(self, settings: InterpolationSettings | None = None, first: int = 0) -> None:
+        self.settings = settings or InterpolationSettings()
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._frames: deque[_Frame] = deque(maxlen=4)  # the last frames pushed, oldest first
+        self._links: deque[_Link | None] = deque(maxlen=3)  # between consecutive frames; None: a scene cut
+        self._next_index = first
+
+    def push(self, rgb: np.ndarray) -> Pair | None:
+        """Add the next frame (uint8 RGB); returns the pair before it (the last but one and the one before),
+        ready now that the frame after it is known, or None when there is none yet."""
+        luma = gray(rgb)
+        frame = _Frame(self._next_index, rgb, luma, _shrink(luma, self.settings.flow_size))
+        self._next_index += 1
+        if self._frames:
+            self._links.append(self._link(self._frames[-1], frame))
+        self._frames.append(frame)
+        return self._pair(-3) if len(self._frames) >= 3 else None
+
+    def finish(self) -> Pair | None:
+        """The last pair (no frame after it), or None for a sequence of one frame."""
+        return self._pair(-2) if len(self._frames) >= 2 else None
+
+    def _pair(self, at: int) -> Pair:
+        """The pair of frames[at] and the frame after it."""
+        first, second = self._frames[at], self._frames[at + 1]
+        links = list(self._links)  # links[-k] joins frames[-k - 1] and frames[-k]
+        link = links[at + 1]
+        if link is None:
+            return Pair(first.index, first.rgb, second.rgb, None, self.settings)
+        previous = links[at] if -at <= len(links) else None
+        following = links[at + 2] if at + 2 < 0 else None
+        if previous is not None and following is not None:
+            motion = _Flows.quadratic(link, previous, following)
+        else:
+            motion = _Flows.linear(link)
+        return Pair(first.index, first.rgb, second.rgb, motion, self.settings)
+
+    def _link(self, first: _Frame, second: _Frame) -> _Link | None:
+        if first.gray.shape != second.gray.shape:
+            return None
+        if scene_change(first.gray, second.gray) > self.settings.cut_threshold:
+            return None
+        forward = self._dis.calc(first.flow_gray, second.flow_gray, None)
+        backward = self._dis.calc(second.flow_gray, first.flow_gray, None)
+        scale = first.gray.shape[1] / first.flow_gray.shape[1], first.gray.shape[0] / first.flow_gray.shape[0]
+        if scale != (1.0, 1.0):
+            forward, backward = (_resize_flow(flow, first.gray.shape, scale) for flow in (forward, backward))
+        return _Link(forward, backward)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    index: int
+    rgb: np.ndarray
+    gray: np.ndarray
+    flow_gray: np.ndarray  # luma at the flow's size
+
+
+@dataclass(frozen=True)
+class _Link:
+    """Flows between frames i and i + 1: forward (i(x) ~ i+1(x + forward(x))) and backward."""
+
+    forward: np.ndarray
+    backward: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Flows:
+    """The motion of a pair: from each frame, velocity and acceleration per pixel (time 1 = the other frame).
+
+    The displacement of a pixel of the first frame at time t is velocity * t + acceleration * t^2 / 2; the
+    second frame's uses the same form backwards in time, at 1 - t.
+    """
+
+    forward: np.ndarray  # first -> second
+    backward: np.ndarray  # second -> first
+    velocity: tuple[np.ndarray, np.ndarray]  # of the first frame towards the second, of the second backwards
+    acceleration: tuple[np.ndarray, np.ndarray] | None
+
+    @classmethod
+    def linear(cls, link: _Link) -> _Flows:
+        return cls(link.forward, link.backward, (link.forward, link.backward), None)
+
+    @classmethod
+    def quadratic(cls, link: _Link, previous: _Link, following: _Link) -> _Flows:
+        """From the flows to the frames on both sides: x(1) = forward and x(-1) = previous.backward give
+        velocity (x(1) - x(-1)) / 2 and acceleration x(1) + x(-1); likewise for the second frame."""
+        before, after = previous.backward, following.forward
+        velocity = ((link.forward - before) / 2, (link.backward - after) / 2)
+        acceleration = (link.forward + before, link.backward + after)
+        return cls(link.forward, link.backward, velocity, acceleration)
+
+    def displacement(self, side: int, t: float) -> np.ndarray:
+        """Where each pixel of frame `side` (0 first, 1 second) is at time t from it (0..1)."""
+        if self.acceleration is None:
+            return self.velocity[side] * np.float32(t)
+        return self.velocity[side] * np.float32(t) + self.acceleration[side] * np.float32(t * t / 2)
+
+
+def _blend(
+    frames: tuple[np.ndarray, np.ndarray],
+    flows: _Flows,
+    errors: tuple[np.ndarray, np.ndarray],
+    grid: np.ndarray,
+    t: float,
+    settings: InterpolationSettings,
+) -> np.ndarray:
+    """The frame at time t between the two `frames` (see the module docstring); `errors`: _consistency()
+    of the flows from either frame."""
+    height, width = grid.shape[:2]
+    displacements = flows.displacement(0, t), flows.displacement(1, 1 - t)
+    samples = [_invert(d, grid, settings.inversion_steps) for d in displacements]  # pixel at t -> source offset
+    warped = [_warp(image.astype(np.float32), offset, grid) for image, offset in zip(frames, samples, strict=True)]
+    scale = np.float32(settings.visibility_px**2)
+    visibility = []
+    for side in (0, 1):
+        offset, displacement = samples[side], displacements[side]
+        other_error = _warp(errors[1 - side], samples[1 - side], grid)
+        inversion_error = np.sum((offset + _warp(displacement, offset, grid)) ** 2, axis=-1)
+        weight = np.exp(-(other_error + inversion_error) / scale) * _inside(grid + offset, height, width)
+        visibility.append(weight * np.float32(1 - t if side == 0 else t))
+    total = visibility[0] + visibility[1]
+    occlusion_weight = np.where(total > 1e-3, visibility[0] / np.maximum(total, 1e-3), np.float32(1 - t))
+    difference = cv2.GaussianBlur(np.abs(warped[0] - warped[1]).mean(axis=-1), (0, 0), 2.0)
+    trust = np.clip(difference / np.float32(settings.disagreement) - 1, 0, 1)  # 0 at the threshold, 1 at twice it
+    weight = ((1 - trust) * np.float32(1 - t) + trust * occlusion_weight)[..., None]
+    out = weight * warped[0] + (1 - weight) * warped[1]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _invert(displacement: np.ndarray, grid: np.ndarray, steps: int) -> np.ndarray:
+    """The offset v with x + v + displacement(x + v) = x at each pixel x: which source point moves to x."""
+    offset = -displacement
+    for _ in range(steps):
+        offset = -_warp(displacement, offset, grid)
+    return offset
+
+
+def _consistency(flow: np.ndarray, reverse: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Squared forward-backward error of `flow` (px^2), relaxed for large motion as in restore.temporal."""
+    back = _warp(reverse, flow, grid)
+    error = np.sum((flow + back) ** 2, axis=-1)
+    return error / (1 + 0.01 * (np.sum(flow**2, axis=-1) + np.sum(back**2, axis=-1)))
+
+
+def _inside(points: np.ndarray, height: int, width: int) -> np.ndarray:
+    """1 for sample points inside the frame, falling to 0 one pixel outside it."""
+    x, y = points[..., 0], points[..., 1]
+    margin = np.minimum(np.minimum(x + 0.5, width - 0.5 - x), np.minimum(y + 0.5, height - 0.5 - y))
+    return np.clip(margin + 1, 0, 1)
+
+
+def _warp(image: np.ndarray, offset: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """`image` sampled at x + offset(x) (bilinear, edges repeated)."""
+    target = grid + offset
+    return cv2.remap(image, target[..., 0], target[..., 1], cv2.INTER_LINEAR, None, cv2.BORDER_REPLICATE)
+
+
+def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _resize_flow(flow: np.ndarray, shape: tuple[int, int], scale: tuple[float, float]) -> np.ndarray:
+    resized = cv2.resize(flow, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    return resized * np.array(scale, np.float32)
+
+
+def _grid(height: int, width: int) -> np.ndarray:
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return np.dstack([xs, ys])
