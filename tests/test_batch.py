@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -225,7 +226,7 @@ def test_a_film_in_pieces_matches_revive_video(cluster, weights_dir, tmp_path, c
     assert all(map(np.array_equal, read_clip(restore_only)[0], read_clip(tmp_path / "single2.mp4")[0]))
 
 
-def test_a_film_survives_a_killed_worker_byte_for_byte(cluster, weights_dir, tmp_path, capsys):
+def test_a_film_survives_a_killed_worker_and_a_killed_driver_byte_for_byte(cluster, weights_dir, tmp_path, capsys):
     clip = film(tmp_path / "reel.mp4", shot=48)
     options = ["--weights", weights_dir, "--chunk", "8", "--tile", "56"]
     assert batch(clip, "-o", tmp_path / "first.mp4", *options) == 0
@@ -238,6 +239,18 @@ def test_a_film_survives_a_killed_worker_byte_for_byte(cluster, weights_dir, tmp
     job.join(timeout=180)
     assert finished_at_kill < 12 and status == [0]
     assert capsys.readouterr().err.splitlines()[-1].endswith("; 1 worker restart")
+    assert out.read_bytes() == (tmp_path / "first.mp4").read_bytes()
+    assert not work.exists() and temporaries(tmp_path) == []
+
+    out, work = tmp_path / "third.mp4", tmp_path / "third.mp4.work"
+    command = [sys.executable, "-m", "restore.cli", "batch", clip, "-o", out, "--ray", cluster, *options]
+    sigkill_when(command, lambda: len(list(work.glob("piece_*.bin"))) >= 2, timeout=120)
+    finished_at_kill = len(list(work.glob("piece_*.bin")))
+    assert 2 <= finished_at_kill < 12 and not out.exists()
+    time.sleep(1)  # Ray ends the dead driver's workers
+    assert batch(clip, "-o", out, *options) == 0
+    done_before = int(capsys.readouterr().err.splitlines()[-1].split("; ")[1].split()[0])
+    assert finished_at_kill * 8 <= done_before < 96  # pieces of 8 frames kept from the killed run
     assert out.read_bytes() == (tmp_path / "first.mp4").read_bytes()
     assert not work.exists() and temporaries(tmp_path) == []
 
@@ -277,12 +290,28 @@ def test_without_ray_it_says_how_to_install_it(weights_dir, tmp_path):
     ]
 
 
+def test_an_address_where_no_ray_answers_is_one_line(weights_dir, tmp_path):
+    Image.fromarray(data.camera()[::8, ::8]).save(tmp_path / "a.png")
+    with socket.socket() as probe_socket:  # a port that nothing listens on once this socket is closed
+        probe_socket.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe_socket.getsockname()[1]}"
+    command = [sys.executable, "-m", "restore.cli", "batch", tmp_path / "a.png", "-o", tmp_path / "o", "--ray", address,
+               "--weights", weights_dir]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(list(map(str, command)), env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"revive: error: --ray {address}: nothing answers there (Connection refused); is `ray start --head` running?"
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["a.mp4", "b.mp4", "-o", "out.mp4"], "a film takes one INPUT, not 2"),
         (["--frames", "scans", "-o", "out.mkv"], "--frames writes PNGs into a folder, not into 'out.mkv'"),
         (["a.png", "-o", "out", "--no-restore", "--colorize", "never"], "leaves nothing to do"),
+        (["a.png", "-o", "out", "--ray", "head"], "argument --ray: auto, local or HOST:PORT, not 'head'"),
     ],
 )
 def test_usage_errors(args, message, capsys):

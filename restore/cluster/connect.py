@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from restore.errors import ReviveError, first_line
 
 INSTALL_HINT = "revive batch runs on Ray, which is not installed: pip install -e '.[cluster]' (or: pip install ray)"
 LOCAL_OBJECT_STORE = 200 * 2**20  # bytes; only small results travel through it (outputs go straight to files)
+CONNECT_TIMEOUT = 10  # seconds
 
 
 def import_ray() -> ModuleType:
@@ -43,6 +45,7 @@ def connected(address: str) -> Iterator[ModuleType]:
         elif address == "local":
             ray.init(address="local", object_store_memory=LOCAL_OBJECT_STORE, **quiet)
         else:
+            _check_reachable(address)
             ray.init(address=address, **quiet)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise ReviveError(f"--ray {address}: cannot connect to Ray ({first_line(exc)})") from None
@@ -50,6 +53,17 @@ def connected(address: str) -> Iterator[ModuleType]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """ReviveError unless something listens at HOST:PORT (ray.init would wait minutes for a wrong address)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise ReviveError(
+            f"--ray {address}: nothing answers there ({exc.strerror or exc}); is `ray start --head` running?"
+        ) from None
 
 
 @dataclass(frozen=True)

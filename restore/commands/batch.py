@@ -81,6 +81,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     cluster = parser.add_argument_group("cluster options (Ray: pip install -e '.[cluster]')")
     cluster.add_argument(
         "--ray",
+        type=_ray_address,
         default="auto",
         metavar="auto|local|ADDRESS",
         help="auto: the running cluster (RAY_ADDRESS, or `ray start` on this machine), else a new one here; "
@@ -125,6 +126,14 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, MemoryError) as exc:
         print_error(describe(getattr(exc, "filename", None) or args.output, exc))
     return 1
+
+
+def _ray_address(text: str) -> str:
+    """argparse type: auto, local, or a head node's HOST:PORT (ray://HOST:PORT for Ray Client)."""
+    host, _, port = text.removeprefix("ray://").rpartition(":")
+    if text not in ("auto", "local") and not (host and port.isdigit()):
+        raise argparse.ArgumentTypeError(f"auto, local or HOST:PORT, not {text!r}")
+    return text
 
 
 def _non_negative_float(text: str) -> float:
