@@ -45,11 +45,13 @@ class OnnxModel:
         self.providers: list[str] = self.session.get_providers()
         self.device = "cuda" if self.providers[0] == CUDA_PROVIDER else "cpu"
 
-    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        """Run the graph on NCHW `feeds` (tensor name -> array) and return its one output."""
+    def run(self, feeds: dict[str, np.ndarray], output: str | None = None) -> np.ndarray:
+        """Run the graph on NCHW `feeds` (tensor name -> array) and return its output (default: the model's
+        output; a colorizer's `distribution.output` gives its bin logits)."""
+        name = output or self.spec.output.name
         if self.device == "cuda":
-            return run_bound(self.session, feeds, [self.spec.output.name], "cuda")[0]
-        return self.session.run([self.spec.output.name], feeds)[0]
+            return run_bound(self.session, feeds, [name], "cuda")[0]
+        return self.session.run([name], feeds)[0]
 
     def run_image(
         self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None, maps: dict[str, np.ndarray] | None = None

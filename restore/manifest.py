@@ -40,6 +40,16 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class ColourDistribution:
+    """A colorizer's second output: logits over the a*b* bins `bins` (Q x 2, Lab units) at 1/`stride` of the
+    L input's size; softmax over the bin axis gives the colour distribution at each point."""
+
+    output: str
+    stride: int
+    bins: np.ndarray
+
+
+@dataclass(frozen=True)
 class Variant:
     """A file of the same graph that the engine runs in place of the model's own on one device."""
 
@@ -59,6 +69,7 @@ class ModelSpec:
     output: TensorSpec
     temperature: TensorSpec | None = None
     hints: TensorSpec | None = None  # colorize: a*, b*, mask at the L input's size (zeros: automatic)
+    distribution: ColourDistribution | None = None
     size_multiple: int = 1
     receptive_field: int = 0
     render_size: int | None = None
@@ -184,6 +195,12 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
     if size_multiple < 1:
         raise ValueError("size_multiple must be >= 1")
     render_size = entry.get("render_size")
+    distribution = entry.get("distribution")
+    if distribution is not None:
+        bins = np.asarray(distribution["bins"], np.float32)
+        if bins.ndim != 2 or bins.shape[1] != 2:
+            raise ValueError("distribution bins must be a list of [a, b] pairs")
+        distribution = ColourDistribution(str(distribution["output"]), int(distribution["stride"]), bins)
     return ModelSpec(
         task=task,
         path=folder / entry["file"],
@@ -192,6 +209,7 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         output=output,
         temperature=temperature,
         hints=hints,
+        distribution=distribution,
         size_multiple=size_multiple,
         receptive_field=int(entry.get("receptive_field", 0)),
         render_size=None if render_size is None else int(render_size),

@@ -206,3 +206,27 @@ def test_colorize_eval_reports_semantic_agreement_and_labelled_top1(hinted_color
     assert mean["labelled_mobilenet_v2_truth_top1"] == 1.0
     assert mean["labelled_efficientnet_lite2_truth_top1"] == float(top1["efficientnet_lite2"] == top1["mobilenet_v2"])
     assert mean["labelled_images"] == 1.0
+
+
+def test_the_distribution_output_decodes_to_the_ab_output(hinted_colorizer):
+    import cv2
+
+    from restore.engine import OnnxModel
+    from restore.manifest import load_manifest
+
+    spec = load_manifest(hinted_colorizer["root"] / "weights").model("colorize")
+    model = OnnxModel(spec, "cpu")
+    rng = np.random.default_rng(0)
+    feeds = {
+        "L": rng.random((1, 1, 64, 96), dtype=np.float32) * 100,
+        "temperature": np.float32([0.38]),
+        "hints": np.zeros((1, 3, 64, 96), np.float32),
+    }
+    logits = model.run(feeds, output=spec.distribution.output)
+    assert logits.shape == (1, len(spec.distribution.bins), 32, 48)
+    scaled = logits[0].transpose(1, 2, 0) / 0.38
+    probabilities = np.exp(scaled - scaled.max(axis=2, keepdims=True))
+    probabilities /= probabilities.sum(axis=2, keepdims=True)
+    ab_small = probabilities @ spec.distribution.bins
+    expected = cv2.resize(ab_small, (96, 64), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(model.run(feeds)[0].transpose(1, 2, 0), expected, atol=1e-3)

@@ -46,12 +46,17 @@ class ColorizeGraph(nn.Module):
 
 
 class HintedColorizeGraph(ColorizeGraph):
-    """Takes hints in natural units, (N, 3, H, W) = a*, b*, mask (1 where hinted), at the L input's size."""
+    """Takes hints in natural units, (N, 3, H, W) = a*, b*, mask (1 where hinted), at the L input's size, and also
+    returns the colour head's logits over the ab bins at stride 2 (the distribution a colour picker shows)."""
 
-    def forward(self, lightness: torch.Tensor, temperature: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, lightness: torch.Tensor, temperature: torch.Tensor, hints: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         mask = hints[:, 2:3]
         scaled = torch.cat([hints[:, :2] * mask / AB_SCALE, mask], dim=1)
-        return self.generator.predict(lightness, temperature, scaled)
+        logits = self.generator.logits(self.generator(lightness, scaled))
+        ab = self.generator.decode(logits, temperature, lightness.shape[-2:], shifted=True)
+        return ab, logits
 
 
 def fold_spectral_norm(module: nn.Module) -> None:
@@ -94,7 +99,7 @@ def graph_for(generator: nn.Module, task: str) -> tuple[nn.Module, list[str], li
     if task == "restore":
         return RestoreGraph(generator).eval(), ["image"], ["restored"]
     if takes_hints(generator):
-        return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], ["ab"]
+        return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], ["ab", "ab_logits"]
     return ColorizeGraph(generator).eval(), ["L", "temperature"], ["ab"]
 
 
@@ -183,7 +188,8 @@ def check_parity(generator: nn.Module, task: str, path: Path, temperature: float
         shape = (n, -(-h // multiple) * multiple, -(-w // multiple) * multiple)
         arrays = example_inputs(task, shape, temperature, seed=sum(shape), hints=takes_hints(generator))
         with torch.no_grad():
-            expected = graph(*[torch.from_numpy(a) for a in arrays]).numpy()
+            expected = graph(*[torch.from_numpy(a) for a in arrays])
+            expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
         feed = dict(zip(input_names, arrays, strict=True))
         # a regression-head colorizer has no temperature: the exporter drops the unused input
         actual = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
@@ -213,12 +219,17 @@ def manifest_entry(
         inputs = {"L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]}}
         if config.color.head == "bins":
             inputs["temperature"] = {"shape": [1], "default": temperature, "range": [0.05, 1.0]}
+        outputs = {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}}
+        distribution = {}
         if takes_hints(generator):
             inputs["hints"] = {"layout": "NCHW", "channels": "ab+mask", "size": "L"}
+            centers = generator.centers.tolist()
+            distribution = {"distribution": {"output": "ab_logits", "stride": 2, "bins": centers}}
         io = {
             "inputs": inputs,
-            "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},
+            "outputs": outputs,
             "render_size": 512,
+            **distribution,
         }
     return {
         "file": file,

@@ -70,11 +70,16 @@ class ColorizeNet(nn.Module):
             return self.unet(lightness, hints)
         return self.unet(lightness / 50.0 - 1.0)
 
-    def decode(self, raw: torch.Tensor, temperature: float | torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        """Raw head output -> a*b* in Lab units at `size` (bilinear upsampling of the chroma)."""
+    def logits(self, raw: torch.Tensor) -> torch.Tensor:
+        """The bin logits the decoding uses: the head's, less the share of rebalancing it undoes."""
+        return raw.float() if self.logit_shift is None else raw.float() + self.logit_shift
+
+    def decode(
+        self, raw: torch.Tensor, temperature: float | torch.Tensor, size: tuple[int, int], shifted: bool = False
+    ) -> torch.Tensor:
+        """Raw head output (or `shifted`: its `logits`) -> a*b* in Lab units at `size` (bilinear upsampling)."""
         if self.head == "bins":
-            logits = raw.float() if self.logit_shift is None else raw.float() + self.logit_shift
-            ab = annealed_mean(logits, self.centers, temperature)
+            ab = annealed_mean(raw.float() if shifted else self.logits(raw), self.centers, temperature)
         else:
             ab = torch.tanh(raw.float()) * AB_SCALE
         return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
