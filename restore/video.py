@@ -1,6 +1,7 @@
 """Videos: restore and colourize every frame, keeping the frame count, the timing and the sound; resumable.
 
-Every decoded frame becomes one output frame with the same timestamp (variable frame rates included). The
+Every decoded frame becomes one output frame with the same timestamp (variable frame rates included), unless
+`fps` asks for another frame rate: then restore.retime adds motion-compensated in-between frames. The
 output is H.264 in yuv420p (see restore.video_io for sizes, rotation and the copied streams), written to a
 temporary file next to OUTPUT and renamed when complete, so OUTPUT is never half written.
 
@@ -8,7 +9,8 @@ Resuming: the frames are encoded in segments of `chunk` frames, each by a fresh 
 (OUTPUT.work by default): the segment's packets, the last frame written (the temporal filter's state) and a
 record of the settings. A rerun with the same settings decodes up to the first missing segment, re-seeds the
 temporal filter there and carries on, so a crash costs at most one segment. The work folder is removed when
-the output is complete.
+the output is complete. With a new frame rate, a segment holds the output frames from the time of its first
+input frame up to the time of the next segment's.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from restore.errors import VideoError
 from restore.io_image import load_image, save_png_atomic
 from restore.pipeline import Restorer
 from restore.resume import file_identity, job_settings, locked, read_record, write_record
+from restore.retime import FrameRate, Retimer, Timeline, Unit
 from restore.sequence import (
     SAMPLE_FRAMES,
     Frame,
@@ -64,7 +67,7 @@ RECORD_NAME = "job.json"
 
 @dataclass(frozen=True)
 class VideoReport:
-    """What process_video made: how many frames, and whether it colourized them."""
+    """What process_video made: how many frames it wrote, and whether it colourized them."""
 
     frames: int
     colourized: bool
@@ -77,6 +80,7 @@ def process_video(
     options: ModelOptions,
     *,
     temporal: bool = True,
+    fps: FrameRate | None = None,
     batch: int | None = None,
     crf: int = DEFAULT_CRF,
     chunk: int = DEFAULT_CHUNK,
@@ -85,9 +89,9 @@ def process_video(
 ) -> VideoReport:
     """Process video `source` into `output` (.mp4, .m4v, .mov or .mkv); see the module docstring.
 
-    `batch`: frames per model run (None: see sequence.auto_batch). `progress(done, total)` is called as
-    frames are written (total estimated from the duration when the
-    container does not say, None when it cannot be).
+    `fps`: the output's frame rate (None: the input's frames and times). `batch`: frames per model run (None:
+    see sequence.auto_batch). `progress(done, total)` is called as input frames are written (total estimated
+    from the duration when the container does not say, None when it cannot be).
     Raises VideoError for an input that cannot be used, OSError when the output cannot be written, and
     ValueError for an unsupported output type.
     """
@@ -101,7 +105,9 @@ def process_video(
     batch = batch or auto_batch(info.height, info.width)
     colorize = decide_colorize(options.colorize, sample_frames(source, info, SAMPLE_FRAMES))
     sequence = SequenceOptions.build(options, colorize, temporal=temporal, batch=batch)
-    encoding = Encoding(info.width + info.width % 2, info.height + info.height % 2, info.time_base, info.rate, crf)
+    timeline = Timeline(fps, info.time_base, info.rate, info.start_pts) if fps else None
+    time_base, rate = (timeline.time_base, timeline.rate) if timeline else (info.time_base, info.rate)
+    encoding = Encoding(info.width + info.width % 2, info.height + info.height % 2, time_base, rate, crf)
     if (encoding.width, encoding.height) != (info.width, info.height):
         log.warning(
             "%s: %dx%d has an odd side; the output is padded to %dx%d (H.264 in yuv420p needs even sizes)",
@@ -109,7 +115,9 @@ def process_video(
         )  # fmt: skip
     if info.quarter_turns:
         log.info("%s: turned upright (display rotation %d degrees)", source, 90 * info.quarter_turns)
-    settings = job_settings(restorer, **asdict(sequence), crf=crf, chunk=chunk, av=av.__version__)
+    settings = job_settings(
+        restorer, **asdict(sequence), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__
+    )
     work = _Segments(Path(work_dir) if work_dir else output.with_name(output.name + ".work"), chunk)
     work.folder.mkdir(parents=True, exist_ok=True)
     with locked(work.folder):
@@ -117,17 +125,19 @@ def process_video(
             start = work.resume({"settings": settings, "input": [str(source.resolve()), *file_identity(source)]})
             if start:
                 log.info("%s: resuming at frame %d", source, start)
+            seed = work.seed()
+            retimer = Retimer(timeline, start, seed) if timeline else None
             with atomic_path(output, stable=True) as tmp, Muxer(tmp, container_format, source, encoding) as muxer:
-                sink = _Sink(work, muxer, encoding, start, progress, info.expected_frames)
+                sink = _Sink(work, muxer, encoding, start, progress, info.expected_frames, retimer)
                 frames = read_frames(source, info, first_needed(start, batch))
-                run_sequence(restorer, sequence, frames, sink.write, start=start, seed_output=work.seed())
+                run_sequence(restorer, sequence, frames, sink.write, start=start, seed_output=seed)
                 sink.close()
         except BaseException as exc:
             if isinstance(exc, VideoError) or not work.count:
                 work.remove()  # nothing worth resuming: a bad input, or no finished segment
             raise
         work.remove()
-    return VideoReport(sink.done, colorize == "always")
+    return VideoReport(sink.written, colorize == "always")
 
 
 class _Segments:
@@ -183,7 +193,8 @@ class _Segments:
 
 class _Sink:
     """Feeds the muxer: first the finished segments' packets, then the frames written, encoded segment by
-    segment (each stored when finished)."""
+    segment (each stored when finished). With a Retimer, each input frame's output becomes the frames of its
+    Unit, which the retimer hands out a little later."""
 
     def __init__(
         self,
@@ -193,34 +204,51 @@ class _Sink:
         start: int,
         progress: Progress | None,
         total: int | None,
+        retimer: Retimer | None,
     ) -> None:
         self._segments, self._muxer, self._encoding = segments, muxer, encoding
-        self._progress, self._total = progress, total
+        self._progress, self._total, self._retimer = progress, total, retimer
         self._index = start // segments.chunk
         self._encoder: Any = None
         self._packets: list[StoredPacket] = []
         self._last: np.ndarray | None = None
-        self.done = 0  # frames written: one packet each (no B-frames, and x264 drops none)
+        self.done = start  # input frames whose output is encoded
+        self.written = 0  # output frames: one packet each (no B-frames, and x264 drops none)
         for packets in segments.finished():
             self._add(packets, store=False)
-            self.done += len(packets)
+            self.written += len(packets)
         self._report()
 
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
-        """Encode the output for `frame` (its pts in frame.data); close the segment at its last frame."""
+        """Take the output for `frame` (its pts in frame.data) and encode what is complete."""
+        if self._retimer is None:
+            self._encode(Unit(frame.index, rgb, [(frame.data, rgb)]))
+            return
+        for unit in self._retimer.push(frame.index, frame.data, rgb):
+            self._encode(unit)
+
+    def close(self) -> None:
+        """Encode what the retimer still holds; flush and store the open segment, if any."""
+        for unit in self._retimer.finish() if self._retimer is not None else []:
+            self._encode(unit)
+        self._close_segment()
+
+    def _encode(self, unit: Unit) -> None:
+        """Encode a unit's frames; close the segment after its last input frame."""
         if self._encoder is None:
             self._encoder = new_encoder(self._encoding)
             if bytes(self._encoder.extradata or b"") != self._muxer.extradata:
                 raise RuntimeError("libx264 made different stream headers for the segments and the output")
-        self._add(encode(self._encoder, rgb, frame.data, self._encoding))
-        self._last = rgb
-        self.done = frame.index + 1
+        for pts, rgb in unit.frames:
+            self._add(encode(self._encoder, rgb, pts, self._encoding))
+        self.written += len(unit.frames)
+        self._last = unit.rgb
+        self.done = unit.index + 1
         self._report()
         if self.done % self._segments.chunk == 0:
-            self.close()
+            self._close_segment()
 
-    def close(self) -> None:
-        """Flush and store the open segment, if any."""
+    def _close_segment(self) -> None:
         if self._encoder is None:
             return
         self._add(flush(self._encoder))

@@ -46,6 +46,7 @@ class VideoInfo:
     rate: Fraction | None  # average frame rate
     frames: int  # frame count from the container, 0 when it does not say
     duration: float | None  # seconds
+    start_pts: int = 0  # the first frame's pts
 
     @property
     def expected_frames(self) -> int | None:
@@ -82,7 +83,8 @@ def probe(path: Path) -> VideoInfo:
             duration: float | None = float(stream.duration * stream.time_base)
         else:
             duration = container.duration / av.time_base if container.duration else None
-        return VideoInfo(width, height, turns, stream.time_base, stream.average_rate, stream.frames, duration)
+        start = first.pts if first.pts is not None else 0
+        return VideoInfo(width, height, turns, stream.time_base, stream.average_rate, stream.frames, duration, start)
 
 
 def read_frames(path: Path, info: VideoInfo, first: int = 0) -> Iterator[Frame]:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from restore.engine import DEVICES
 from restore.errors import ImageError, ReviveError
 from restore.pipeline import COLORIZE_MODES, WEIGHTS_ENV, Restorer
+from restore.retime import FrameRate
 from restore.sequence import Progress
 from restore.tiling import DEFAULT_TILE
 
@@ -96,6 +97,17 @@ def add_sequence_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="frames per model run (default: 4 for frames of up to 0.1 megapixels, where it is faster, else 1)",
+    )
+
+
+def add_fps_option(parser: argparse.ArgumentParser, values: str) -> None:
+    """--fps: a new frame rate, made with motion-compensated in-between frames; `values` says which."""
+    parser.add_argument(
+        "--fps",
+        type=frame_rate,
+        metavar="RATE",
+        help=f"a higher frame rate, with in-between frames made along the motion: {values} (default: keep "
+        "every frame as it is)",
     )
 
 
@@ -211,6 +223,14 @@ def unit_float(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
     return value
+
+
+def frame_rate(text: str) -> FrameRate:
+    """argparse type: an --fps value, such as 60, 59.94 or 2x (restore.retime.FrameRate.parse)."""
+    try:
+        return FrameRate.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def positive_float(text: str) -> float:

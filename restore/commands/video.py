@@ -7,6 +7,7 @@ from pathlib import Path
 
 from restore.commands.common import (
     UsageError,
+    add_fps_option,
     add_model_options,
     add_process_options,
     add_sequence_options,
@@ -23,8 +24,10 @@ examples:
   revive video reel.mp4 -o reel-revived.mp4              restore; colourize if black-and-white
   revive video reel.mp4 -o out.mp4 --colorize always --temperature 0.3
   revive video clip.mov -o clip.mkv --no-restore --temporal off
+  revive video reel.mp4 -o reel-60fps.mp4 --fps 60      restore, colourize, then 60 frames a second
 
-Every frame is kept with its timestamp; the sound (and subtitles, where the container takes them) is copied
+Every frame is kept with its timestamp (with --fps, in-between frames are added at exact times, none across
+a scene cut, where the frame is repeated); the sound (and subtitles, where the container takes them) is copied
 unchanged. The output is H.264 (yuv420p), which browsers play; an odd width or height is padded by one pixel.
 A rotated phone video comes out upright. Killed or interrupted, the same command resumes from the last
 finished chunk, kept in the work folder (default OUTPUT.work, removed when done).
@@ -47,6 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     add_process_options(parser, "auto: if the video is black-and-white or toned (default); always; never")
     add_sequence_options(parser)
+    add_fps_option(parser, "frames per second (60, 59.94, 30000/1001) or a multiple of the input's (2x)")
     parser.add_argument(
         "--crf",
         type=int,
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             restorer,
             args,
             temporal=args.temporal == "on",
+            fps=args.fps,
             batch=args.batch,
             crf=args.crf,
             chunk=args.chunk,
