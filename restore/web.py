@@ -29,6 +29,7 @@ from restore.errors import ImageError, ReviveError, first_line
 from restore.io_image import IMAGE_EXTENSIONS, LoadedImage, load_image, save_png_atomic
 from restore.manifest import ModelSpec
 from restore.pipeline import COLORIZE_MODES, DEFAULT_RENDER_SIZE, Restorer
+from restore.retime import FrameRate
 from restore.web_examples import write_examples
 
 PREVIEW_SIDE = 2048  # longest side of the before/after slider's images; the PNG download is full size
@@ -37,6 +38,8 @@ CONCURRENCY_ID = "models"  # one limit shared by every event that runs the model
 THEME_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
 THEME_MONO_FONTS = ["ui-monospace", "Consolas", "monospace"]
 CSS = "#revive-header { text-align: center; }"
+SAME_RATE = "same as the input"  # the video tab's frame rate choice that adds no frames
+FRAME_RATES = [SAME_RATE, "2x", "3x", "4x", "24", "25", "30", "50", "60"]
 
 
 @dataclass(frozen=True)
@@ -175,21 +178,29 @@ class Jobs:
         temperature: float | None = None,
         tile: float | None = None,
         strength: float | None = None,
+        fps: str | None = SAME_RATE,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[str, str, str]:
-        """Restore a video (sound kept): the H.264 mp4 for the player, the same file to download, a summary."""
+        """Restore a video (sound kept): the H.264 mp4 for the player, the same file to download, a summary.
+
+        `fps`: SAME_RATE (or empty) keeps the frames; else a new frame rate, as `revive video --fps` takes it.
+        """
         from restore.video import process_video  # PyAV and the video pipeline load with the first video
 
         if not video:
             raise refuse("Upload a video first.")
         options = self.options(colorize, restore, render_size, temperature, tile, strength)
+        rate = frame_rate(fps)
         out = self.job_dir() / f"{Path(video).stem}-revived.mp4"
         start = time.perf_counter()
         progress(0, desc="Reading the video")
         with user_errors():
-            report = process_video(video, out, self.restorer, options, progress=_frame_reporter(progress))
+            report = process_video(video, out, self.restorer, options, fps=rate, progress=_frame_reporter(progress))
+        frames = f"{report.frames} frames"
+        if rate:
+            frames += f" at {rate} fps" if rate.rate else f" at {rate} the frame rate"
         summary = (
-            f"**Done in {time.perf_counter() - start:.1f} s** on {self.device_name()}: {report.frames} frames, "
+            f"**Done in {time.perf_counter() - start:.1f} s** on {self.device_name()}: {frames}, "
             f"{'restored' if options.restore else 'not restored'}, "
             f"{'colourized' if report.colourized else 'colours kept'}, sound kept."
         )
@@ -332,7 +343,7 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
         video = _job_tab(
             "Video",
             lambda: gr.Video(sources=["upload"], label="Old film (sound is kept)", elem_id="video-input"),
-            options,
+            lambda: [*options(), _frame_rate_control()],
             "Restore video",
             lambda: [
                 gr.Video(label="Result (H.264 mp4)", interactive=False, elem_id="video-output"),
@@ -390,6 +401,16 @@ def launch(demo: gr.Blocks, settings: WebSettings) -> None:
         ssr_mode=False,
         mcp_server=False,
     )
+
+
+def frame_rate(text: str | None) -> FrameRate | None:
+    """The video tab's frame rate: None for SAME_RATE or nothing, else FrameRate.parse (refused if invalid)."""
+    if not text or text.strip() == SAME_RATE:
+        return None
+    try:
+        return FrameRate.parse(text)
+    except ValueError as exc:
+        raise refuse(f"Frame rate: {exc}.") from None
 
 
 def refuse(message: str) -> gr.Error:
@@ -461,6 +482,17 @@ def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Compo
             info="large photos are repaired in tiles of this size to bound memory; 0 = whole photo at once",
         )
     return [colorize, restore, render_size, vibrance, tile, strength]
+
+
+def _frame_rate_control() -> Component:
+    return gr.Dropdown(
+        FRAME_RATES,
+        value=SAME_RATE,
+        allow_custom_value=True,
+        label="Frame rate",
+        info="more frames a second, made along the motion (none across a cut): a multiple, or frames per second",
+        elem_id="video-fps",
+    )
 
 
 def _uploaded_path(value: str | dict[str, Any] | None) -> str | None:

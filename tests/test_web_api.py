@@ -113,6 +113,8 @@ def test_files_that_were_not_uploaded_are_refused(server, tmp_path, api_name, wi
         value["meta"] = {"_type": "gradio.FileData"}
     data = {"restore_photo": value, "restore_batch": [value], "restore_video": {"video": value, "subtitles": None}}
     options = ["auto", True, 64, 0.38, 512, 1.0]  # what the page sends by default
+    if api_name == "restore_video":
+        options.append("same as the input")  # the frame rate
     reply = raw_call(server.url, api_name, [data[api_name], *options])
     assert reply.startswith("event: error") and "private" not in reply
 
@@ -142,6 +144,15 @@ def test_video_returns_an_mp4_with_every_frame_and_the_sound(client, tmp_path):
     frames, _, audio, _ = read_clip(Path(video))
     assert len(frames) == 8 and frames[0].shape == (64, 96, 3)
     assert audio  # the sound track was kept
+
+
+def test_video_frame_rate_adds_in_between_frames_and_bad_rates_are_refused(client, tmp_path):
+    clip = handle_file(str(write_clip(tmp_path / "clip.mp4", pan_frames(8), fps=8)))
+    video, _, summary = client.predict(clip, fps="2x", api_name="/restore_video")
+    assert "16 frames at 2x the frame rate" in summary
+    assert len(read_clip(Path(video))[0]) == 16
+    with pytest.raises(AppError, match="Frame rate: expected frames per second"):
+        client.predict(clip, fps="fast", api_name="/restore_video")
 
 
 def test_a_file_that_is_not_a_video_is_refused(client, tmp_path):
