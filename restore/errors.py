@@ -24,6 +24,10 @@ class VideoError(ImageError):
     """An input video that cannot be used: no video stream, truncated, undecodable, unsupported track."""
 
 
+class HintsError(ImageError):
+    """A colour-hints file that cannot be used: unreadable, malformed, or a point outside the photo."""
+
+
 class WeightsError(ReviveError):
     """Missing, malformed or corrupt model weights or manifest."""
 

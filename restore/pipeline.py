@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 
 from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrink, to_uint8
-from restore.engine import DEVICES, OnnxModel
+from restore.engine import DEVICES, OnnxModel, pad_to_multiple
 from restore.hints import no_hints, resize_hints
 from restore.manifest import Manifest, ModelSpec, load_manifest
+from restore.palette import ColourCandidate, likeliest_colours, probabilities_at
 from restore.tiling import DEFAULT_TILE, TilePlan, run_tiled
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ class Restorer:
         return next(iter(self._models.values())).device if self._models else None
 
     @property
+    def takes_hints(self) -> bool:
+        """Whether the colorize model takes colour hints (from the manifest; loads no model)."""
+        return self.manifest.model("colorize").hints is not None
+
+    @property
     def providers(self) -> list[str]:
         """ONNX Runtime providers of the loaded models, in priority order ([] before any load)."""
         return next(iter(self._models.values())).providers if self._models else []
@@ -108,12 +114,15 @@ class Restorer:
         temperature: float | None = None,
         tile: int | None = None,
         strength: float = 1.0,
+        hints: np.ndarray | None = None,
     ) -> np.ndarray:
         """Restore and/or colourize an HxWx3 uint8 RGB image; returns a new array of the same size.
 
-        colorize: "auto" colourizes only black-and-white or toned photos (see color.is_grayscale),
-        "always" or "never". render_size and temperature default to the manifest's values, tile to
-        the Restorer's. strength: how much of the restoration to keep (see restore_images).
+        colorize: "auto" colourizes only black-and-white or toned photos (see color.is_grayscale) and photos
+        given hints, "always" or "never". render_size and temperature default to the manifest's values, tile to
+        the Restorer's. strength: how much of the restoration to keep (see restore_images). hints: an HxWx3
+        colour-hint map at the image's size (restore.hints; load_hints reads one from a file), for a colorize
+        model that takes hints.
         """
         return self.process_batch(
             [rgb],
@@ -123,6 +132,7 @@ class Restorer:
             temperature=temperature,
             tile=tile,
             strength=strength,
+            hints=None if hints is None else [hints],
         )[0]
 
     def process_batch(
@@ -135,17 +145,27 @@ class Restorer:
         temperature: float | None = None,
         tile: int | None = None,
         strength: float = 1.0,
+        hints: Sequence[np.ndarray | None] | None = None,
     ) -> list[np.ndarray]:
-        """process() for several images. Same-size images that fit in one tile go through each model as
-        one batch: the same results, faster on devices that gain from batching."""
+        """process() for several images (hints: None, or a map or None per image). Same-size images that fit in
+        one tile go through each model as one batch: the same results, faster on devices that gain from batching."""
         for rgb in images:
             if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
                 raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
         _check_colorize_mode(colorize)
-        wants_colour = [colorize == "always" or (colorize == "auto" and is_grayscale(rgb)) for rgb in images]
+        given = self._check_hints(images, hints, colorize)
+        wants_colour = [
+            colorize == "always" or (colorize == "auto" and (hint is not None or is_grayscale(rgb)))
+            for rgb, hint in zip(images, given, strict=True)
+        ]
         out = self.restore_images(images, tile=tile, strength=strength) if restore else [rgb.copy() for rgb in images]
         picked = [i for i, wanted in enumerate(wants_colour) if wanted]
-        coloured = self.colorize_images([out[i] for i in picked], render_size=render_size, temperature=temperature)
+        coloured = self.colorize_images(
+            [out[i] for i in picked],
+            render_size=render_size,
+            temperature=temperature,
+            hints=[given[i] for i in picked],
+        )
         for i, rgb in zip(picked, coloured, strict=True):
             out[i] = rgb
         return out
@@ -230,6 +250,65 @@ class Restorer:
             ]
         return [_merge_colour(channel, chroma, spec) for channel, chroma in zip(lightness, ab, strict=True)]
 
+    def colour_candidates(
+        self,
+        rgb: np.ndarray,
+        x: int,
+        y: int,
+        k: int = 5,
+        *,
+        hints: np.ndarray | None = None,
+        render_size: int | None = None,
+    ) -> list[ColourCandidate]:
+        """The colorize model's k likeliest distinct colours at pixel (x, y) of `rgb` (uint8, as colourized: no
+        restoring here), given `hints` (a map at the image's size, or None): its colour distribution there
+        (softmax of the bin logits at T = 1), shown at the pixel's lightness, most likely first (restore.palette).
+        ValueError for a model without a distribution output, or a point outside the image."""
+        height, width = rgb.shape[:2]
+        if not (0 <= x < width and 0 <= y < height):
+            raise ValueError(f"point ({x}, {y}) is outside the {width}x{height} image")
+        model = self.model("colorize")
+        spec = model.spec
+        if spec.distribution is None:
+            raise ValueError(f"the colorize model ({spec.path.name}) gives no colour distribution to pick from")
+        self._check_hints([rgb], None if hints is None else [hints], "always")
+        lightness = rgb_to_lightness(rgb)
+        small = shrink(lightness, render_size or spec.render_size or DEFAULT_RENDER_SIZE)
+        feeds = {spec.image_input.name: _nchw(pad_to_multiple(small[..., None], spec.size_multiple))}
+        if spec.hints is not None:
+            padded = np.zeros((*feeds[spec.image_input.name].shape[2:], 3), np.float32)
+            padded[: small.shape[0], : small.shape[1]] = _hint_map(hints, small.shape)
+            feeds[spec.hints.name] = _nchw(padded)
+        logits = model.run({**feeds, **spec.temperature_feed()}, output=spec.distribution.output)[0]
+        stride = spec.distribution.stride
+        # the point in the render, then in the distribution's cells (pixel centres, as cv2.resize maps them)
+        u = ((x + 0.5) * small.shape[1] / width) / stride - 0.5
+        v = ((y + 0.5) * small.shape[0] / height) / stride - 0.5
+        cells = logits[:, : -(-small.shape[0] // stride), : -(-small.shape[1] // stride)]  # without the padding
+        return likeliest_colours(probabilities_at(cells, u, v), spec.distribution.bins, float(lightness[y, x]), k)
+
+    def _check_hints(
+        self, images: Sequence[np.ndarray], hints: Sequence[np.ndarray | None] | None, colorize: str
+    ) -> list[np.ndarray | None]:
+        """`hints` checked against `images`, one per image; a map with nothing hinted counts as none."""
+        if hints is None:
+            return [None] * len(images)
+        if len(hints) != len(images):
+            raise ValueError(f"{len(hints)} hint maps for {len(images)} images")
+        given: list[np.ndarray | None] = []
+        for rgb, hint in zip(images, hints, strict=True):
+            if hint is not None and (hint.shape != (*rgb.shape[:2], 3) or hint.dtype.kind != "f"):
+                size = rgb.shape[:2]
+                raise ValueError(f"a hint map must be HxWx3 float at its image's size {size}, not {hint.shape}")
+            given.append(hint if hint is not None and hint[..., 2].any() else None)
+        if any(hint is not None for hint in given):
+            if colorize == "never":
+                raise ValueError("colour hints need colourizing; colorize 'never' would ignore them")
+            if not self.takes_hints:
+                path = self.manifest.model("colorize").path
+                raise ValueError(f"the colorize model ({path.name}) takes no colour hints; it predates them")
+        return given
+
     def _temperature_feed(self, spec: ModelSpec, temperature: float | None) -> dict[str, np.ndarray]:
         if spec.temperature is None:
             if temperature is not None and not self._warned_no_temperature:
@@ -241,6 +320,10 @@ class Restorer:
 
 def _hint_map(hints: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
     return no_hints(*size) if hints is None else resize_hints(hints, *size)
+
+
+def _nchw(image: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
 
 
 def _batchable(images: Sequence[np.ndarray]) -> bool:

@@ -12,3 +12,9 @@ from helpers_onnx import write_weights
 def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Restore + colorize models (see helpers_onnx.py), shared read-only by the whole session."""
     return write_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(scope="session")
+def hinted_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Restore + the hinted colorize model (hints input, colour distribution output; see helpers_onnx.py)."""
+    return write_weights(tmp_path_factory.mktemp("hinted-weights"), hints=True)

@@ -5,6 +5,9 @@ restore:  a one-level U-Net: conv3x3 -> 2x2 average pool -> conv3x3 -> nearest 2
           sizes fail without padding, and the tiler must align tiles to it. Receptive field: 11 px.
 colorize: ab = conv3x3(L / 100 - 0.5) * (0.38 / temperature) + bias, so temperature visibly changes the
           result (lower = more vivid, like the real annealed-mean models).
+hinted colorize (hints=True): the same, with a `hints` input (a*, b*, mask) whose colours replace ab within
+          HINT_REACH px of each hinted pixel, and a second output `ab_logits`: Gaussian logits over the HINT_BINS
+          a*b* grid around ab, averaged over 2x2 cells (the manifest's `distribution`, stride 2).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ IR_VERSION = 8  # old enough for any onnxruntime that supports opset 17
 RESTORE_RECEPTIVE_FIELD = 12  # 11 px, rounded up to even
 SIZE_MULTIPLE = 8
 TEMPERATURE_DEFAULT = 0.38
+HINT_REACH = 4  # px around a hinted pixel that take its colour
+HINT_BINS = np.array([(a, b) for a in range(-110, 111, 10) for b in range(-110, 111, 10)], np.float32)
+LOGIT_SIGMA = 8.0  # spread of the distribution around ab, in a*b* units
 
 
 def _init(name: str, array: np.ndarray) -> onnx.TensorProto:
@@ -105,8 +111,55 @@ def build_colorize_model(path: Path, with_temperature: bool = True) -> None:
     _save(graph, path)
 
 
-def write_weights(folder: Path, *, restore: bool = True, colorize: bool = True, temperature: bool = True) -> Path:
-    """Build the requested models into `folder` with a manifest.json (correct sha256s); return `folder`."""
+def build_hinted_colorize_model(path: Path) -> None:
+    """Write the hinted tiny colorize model: `L` [N,1,H,W], `temperature` [1], `hints` [N,3,H,W] to `ab`
+    [N,2,H,W] and `ab_logits` [N,Q,H/2,W/2] (see the module docstring)."""
+    build_colorize_model(path)
+    model = onnx.load(str(path))
+    graph = model.graph
+    graph.node[-1].output[0] = "auto"  # the automatic ab, to mix with the hints
+    window = {"kernel_shape": [2 * HINT_REACH + 1] * 2, "pads": [HINT_REACH] * 4, "count_include_pad": 1}
+    scale = 2 * LOGIT_SIGMA**2  # logits -|ab - bin|^2 / scale, less the |ab|^2 that softmax ignores
+    weight = (2 * HINT_BINS / scale).reshape(len(HINT_BINS), 2, 1, 1)
+    bias = -(HINT_BINS**2).sum(axis=1) / scale
+    graph.node.extend(
+        [
+            helper.make_node("Split", ["hints", "hint_split"], ["hint_ab", "mask"], axis=1),
+            helper.make_node("Mul", ["hint_ab", "mask"], ["masked_ab"]),
+            helper.make_node("AveragePool", ["mask"], ["spread"], **window),
+            helper.make_node("AveragePool", ["masked_ab"], ["ab_sum"], **window),
+            helper.make_node("Max", ["spread", "tiny"], ["safe_spread"]),
+            helper.make_node("Div", ["ab_sum", "safe_spread"], ["local"]),
+            helper.make_node("Mul", ["spread", "reach_gain"], ["raw_weight"]),
+            helper.make_node("Clip", ["raw_weight", "zero", "one"], ["weight"]),
+            helper.make_node("Sub", ["local", "auto"], ["change"]),
+            helper.make_node("Mul", ["change", "weight"], ["weighted_change"]),
+            helper.make_node("Add", ["auto", "weighted_change"], ["ab"]),
+            helper.make_node("AveragePool", ["ab"], ["ab_cells"], kernel_shape=[2, 2], strides=[2, 2]),
+            helper.make_node("Conv", ["ab_cells", "bin_w", "bin_b"], ["ab_logits"]),
+        ]
+    )
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array([2, 1], np.int64), "hint_split"),
+            _init("tiny", 1e-6),
+            _init("reach_gain", 16.0),
+            _init("zero", 0.0),
+            _init("one", 1.0),
+            _init("bin_w", weight),
+            _init("bin_b", bias),
+        ]
+    )
+    graph.input.append(helper.make_tensor_value_info("hints", TensorProto.FLOAT, ["N", 3, "H", "W"]))
+    graph.output.append(helper.make_tensor_value_info("ab_logits", TensorProto.FLOAT, ["N", len(HINT_BINS), "h", "w"]))
+    _save(graph, path)
+
+
+def write_weights(
+    folder: Path, *, restore: bool = True, colorize: bool = True, temperature: bool = True, hints: bool = False
+) -> Path:
+    """Build the requested models into `folder` with a manifest.json (correct sha256s); return `folder`.
+    hints: the hinted colorize model (which has a temperature input)."""
     folder.mkdir(parents=True, exist_ok=True)
     models = {}
     if restore:
@@ -123,10 +176,17 @@ def write_weights(folder: Path, *, restore: bool = True, colorize: bool = True, 
             "metrics": {},
         }
     if colorize:
-        build_colorize_model(folder / "colorize.onnx", with_temperature=temperature)
+        if hints:
+            build_hinted_colorize_model(folder / "colorize.onnx")
+        else:
+            build_colorize_model(folder / "colorize.onnx", with_temperature=temperature)
         inputs = {"L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]}}
-        if temperature:
+        if temperature or hints:
             inputs["temperature"] = {"shape": [1], "default": TEMPERATURE_DEFAULT, "range": [0.05, 1.0]}
+        distribution = {}
+        if hints:
+            inputs["hints"] = {"layout": "NCHW", "channels": "ab+mask", "size": "L"}
+            distribution = {"distribution": {"output": "ab_logits", "stride": 2, "bins": HINT_BINS.tolist()}}
         models["colorize"] = {
             "file": "colorize.onnx",
             "sha256": _sha256(folder / "colorize.onnx"),
@@ -135,6 +195,7 @@ def write_weights(folder: Path, *, restore: bool = True, colorize: bool = True, 
             "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},
             "size_multiple": SIZE_MULTIPLE,
             "render_size": 64,
+            **distribution,
             "training": {},
             "metrics": {},
         }
