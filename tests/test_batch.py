@@ -26,6 +26,7 @@ from skimage import data
 from restore.cli import main
 from restore.cluster.film import FilmJob, decode_range, scan_film
 from restore.cluster.pieces import WARMUP, Piece, plan_pieces
+from restore.cluster.worker import Worker
 from restore.color import rgb_to_lab
 from restore.sequence import SequenceOptions
 from restore.video_io import Encoding, probe, read_frames
@@ -70,8 +71,8 @@ def make_album(folder: Path, count: int, size: int) -> Path:
 
 
 def kill_a_busy_worker(finished: Callable[[], int], timeout: float = 120) -> int:
-    """Once `finished()` > 0, SIGKILL a process of this test's Ray cluster that runs a `revive batch` worker's
-    task; returns `finished()` at the kill."""
+    """Once `finished()` > 0, SIGKILL a process of this test's Ray cluster that runs a task of a `revive batch`
+    worker (not one still loading its models); returns `finished()` at the kill."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         busy = [pid for pid in _worker_tasks() if _descends_from_us(pid)] if finished() else []
@@ -85,7 +86,8 @@ def kill_a_busy_worker(finished: Callable[[], int], timeout: float = 120) -> int
 def _worker_tasks() -> Iterator[int]:
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::Worker."):
+            title = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+            if title.startswith(b"ray::Worker.") and not title.startswith(b"ray::Worker.__init__"):
                 yield int(entry.name)
         except OSError:
             continue
@@ -165,6 +167,33 @@ def test_a_killed_driver_resumes_on_rerun(cluster, weights_dir, tmp_path, capsys
     assert written <= done_before < 12
     assert digests(out) == digests(tmp_path / "single")
     assert temporaries(tmp_path) == []
+
+
+class CrashingWorker(Worker):
+    """A worker whose process dies by SIGKILL whenever it gets a photo named crash*: a file that kills it."""
+
+    def photo(self, job, options):
+        if job.source.name.startswith("crash"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().photo(job, options)
+
+
+def test_a_file_that_kills_its_worker_every_time_fails_alone(cluster, weights_dir, tmp_path, capsys, monkeypatch):
+    album = make_album(tmp_path / "album", 6, 64)
+    crash = album / "crash.png"
+    Image.fromarray(data.camera()[::8, ::8]).save(crash)
+    monkeypatch.setattr("restore.cluster.pool.Worker", CrashingWorker)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this module
+    try:
+        assert batch(album, "-o", tmp_path / "out", "--weights", weights_dir, "--colorize", "never") == 1
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    stderr = capsys.readouterr().err.splitlines()
+    assert [line for line in stderr if line.startswith("revive: error:")] == [
+        f"revive: error: {crash}: its worker died 3 times on it (out of memory?)"
+    ]
+    assert stderr[-1].startswith("revive: 6 photos written; 1 failed; ") and stderr[-1].endswith("; 3 worker restarts")
+    assert len(digests(tmp_path / "out")) == 6 and temporaries(tmp_path) == []
 
 
 def test_pieces_end_at_scene_cuts_else_after_a_fixed_length():

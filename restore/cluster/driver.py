@@ -187,10 +187,10 @@ def _run_pieces(
                 progress.start(pool)
                 for position, result in pool.map(method, tasks):
                     piece = pieces[position]
-                    if isinstance(result, (ReviveError, OSError, MemoryError)):
+                    if isinstance(result, ImageError):  # it names its file
                         raise result
                     if isinstance(result, BaseException):
-                        raise ReviveError(f"frames {piece.start}-{piece.end - 1}: {describe('a worker', result)}")
+                        raise ReviveError(describe(f"frames {piece.start}-{piece.end - 1}", result))
                     results.append((piece, result))
                     progress.done(piece.end - piece.start)
     return results

@@ -1,13 +1,16 @@
 """A pool of Ray actors (restore.cluster.worker.Worker) that run tasks and stream back their results.
 
-Fault tolerance is Ray's: the actors are restarted when their process dies (max_restarts=-1) and the tasks
-they had are run again on the restarted actor (max_task_retries=-1). Tasks go to the workers as they become
-ready, at most DEPTH queued on each, so a fast worker takes more and the next task is always waiting.
+Tasks go to the workers as they become ready, at most DEPTH queued on each, so a fast worker takes more and
+the next task is always waiting. A worker whose process dies (killed, out of memory, a crash in a decoder) is
+restarted by Ray (max_restarts=-1), which then runs its unfinished tasks again, up to MAX_DEATHS times in all
+(max_task_retries). A task that fails that way was either the one the worker ran each time it died, or one
+queued behind it: an actor runs its tasks in the order they were sent, so the oldest unfinished one is the one
+it ran. That one fails (WorkerDied) instead of killing workers for ever; the others go again.
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -17,6 +20,11 @@ from restore.cluster.worker import Worker, WorkerInfo, WorkerSettings
 from restore.errors import ReviveError
 
 DEPTH = 2
+MAX_DEATHS = 3
+
+
+class WorkerDied(ReviveError):
+    """A task whose worker process died MAX_DEATHS times while running it."""
 
 
 class WorkerPool:
@@ -24,7 +32,7 @@ class WorkerPool:
 
     def __init__(self, ray: ModuleType, shape: Shape, settings: WorkerSettings) -> None:
         actor = ray.remote(Worker).options(
-            num_cpus=shape.cpus, num_gpus=shape.gpus, max_restarts=-1, max_task_retries=-1
+            num_cpus=shape.cpus, num_gpus=shape.gpus, max_restarts=-1, max_task_retries=MAX_DEATHS - 1
         )
         self._ray = ray
         self._actors = [actor.remote(settings) for _ in range(shape.workers)]
@@ -33,7 +41,7 @@ class WorkerPool:
         self._pids: dict[int, int] = {}
         self._error: str | None = None
         self.info: list[WorkerInfo] = []  # of the workers that started, in the order they did
-        self.restarts = 0  # worker processes that Ray replaced, as seen from the results
+        self.restarts = 0  # worker processes that Ray replaced, as seen from the results and WorkerDied
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -44,18 +52,20 @@ class WorkerPool:
 
     def map(self, method: str, arguments: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
         """Run Worker.`method`(*args) for each tuple in `arguments` and yield (its position, its result) as
-        tasks finish, in any order. An exception the method raised is yielded as the result. ReviveError when
-        no worker can start (the first worker's reason)."""
+        tasks finish, in any order. An exception the method raised, or WorkerDied, is yielded as the result.
+        ReviveError when no worker can start (the first worker's reason)."""
         ray = self._ray
         todo = deque(range(len(arguments)))
         running: dict[Any, tuple[int, int]] = {}  # task -> (worker, position)
-        queued: Counter[int] = Counter()
+        sent: dict[int, list[Any]] = {number: [] for number in range(len(self._actors))}  # unfinished, in order
+        behind: set[Any] = set()  # tasks that were queued behind one that its worker died on
         while todo or running:
             for number in self._ready:
-                while todo and queued[number] < DEPTH:
+                while todo and len(sent[number]) < DEPTH:
                     position = todo.popleft()
                     task = getattr(self._actors[number], method).remote(*arguments[position])
-                    running[task], queued[number] = (number, position), queued[number] + 1
+                    running[task] = (number, position)
+                    sent[number].append(task)
             if not running and not self._starting:
                 raise ReviveError(f"no worker could start: {self._error}")
             (done,), _ = ray.wait([*running, *self._starting], num_returns=1)
@@ -63,17 +73,25 @@ class WorkerPool:
                 self._started(done)
                 continue
             number, position = running.pop(done)
-            queued[number] -= 1
+            ran_it = sent[number][0] == done and done not in behind
+            sent[number].remove(done)
+            behind.discard(done)
             try:
                 pid, result = ray.get(done)
-            except ray.exceptions.ActorUnavailableError:  # restarting: the task goes again
-                todo.appendleft(position)
-                continue
             except ray.exceptions.ActorDiedError as exc:  # for good (it cannot start again): to the others
                 if number in self._ready:
                     self._ready.remove(number)
                 self._error = self._error or str(exc)
                 todo.appendleft(position)
+                continue
+            except ray.exceptions.RayActorError:  # its worker died MAX_DEATHS times with it unfinished
+                if ran_it:
+                    behind.update(sent[number])
+                    self.restarts += MAX_DEATHS
+                    self._pids.pop(number, None)  # its next result comes from a new process: counted here
+                    yield position, WorkerDied(f"its worker died {MAX_DEATHS} times on it (out of memory?)")
+                else:
+                    todo.appendleft(position)
                 continue
             except ray.exceptions.RayTaskError as exc:
                 yield position, exc.cause if isinstance(exc.cause, BaseException) else exc
