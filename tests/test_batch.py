@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 import ray
-from helpers_video import ROOT, pan_frames, read_clip, sigkill_when, to_gray, write_clip
+from helpers_video import ROOT, pan_frames, read_clip, sigkill_when, to_gray, truncated_clip, write_clip
 from PIL import Image
 from skimage import data
 
@@ -253,6 +253,15 @@ def test_a_film_in_pieces_matches_revive_video(cluster, weights_dir, tmp_path, c
     assert main(["video", str(clip), "-o", str(tmp_path / "single2.mp4"), "--device", "cpu", "--colorize", "never",
                  *map(str, options)]) == 0  # fmt: skip
     assert all(map(np.array_equal, read_clip(restore_only)[0], read_clip(tmp_path / "single2.mp4")[0]))
+
+
+def test_a_damaged_film_is_one_error_line_as_from_revive_video_and_leaves_nothing(weights_dir, tmp_path, capsys):
+    clip = truncated_clip(tmp_path / "reel.mp4", to_gray(pan_frames(48)), faststart=True)
+    for command in ("video", "batch"):
+        assert main([command, str(clip), "-o", str(tmp_path / f"{command}.mp4"), "--weights", str(weights_dir)]) == 1
+    video_error, batch_error = (line for line in capsys.readouterr().err.splitlines() if "error" in line)
+    assert batch_error == video_error and batch_error.startswith(f"revive: error: {clip}: truncated or damaged")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["reel.mp4"]  # no output, work folder or temporary
 
 
 def test_a_film_survives_a_killed_worker_and_a_killed_driver_byte_for_byte(cluster, weights_dir, tmp_path, capsys):

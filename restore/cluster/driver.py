@@ -131,7 +131,11 @@ def run_film(args: argparse.Namespace) -> int:
     with locked(work.folder):
         plan = work.resume(record)
         if plan is None:
-            plan = scan_film(source, info, find_cuts=_stateful(sequence))
+            try:
+                plan = scan_film(source, info, find_cuts=_stateful(sequence))
+            except BaseException:
+                work.remove()  # nothing worth resuming: a bad input, or nothing done yet
+                raise
             work.save_plan(plan)
         pieces = plan_pieces(len(plan.pts), args.chunk, plan.cuts, stateful=_stateful(sequence))
         job = FilmJob(source, info, encoding, sequence, work.folder, plan.seekable)
