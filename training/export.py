@@ -162,6 +162,8 @@ def export_onnx(generator: nn.Module, task: str, path: Path) -> None:
     graph, input_names, output_names = graph_for(generator, task)
     images = [name for name in input_names if name != "temperature"]
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in images + output_names}
+    if "ab_logits" in dynamic:  # at stride 2: other sizes than the image's
+        dynamic["ab_logits"] = {0: "batch", 2: "height_2", 3: "width_2"}
     example = tuple(torch.from_numpy(a) for a in example_inputs(task, (1, 64, 64), 0.38, hints=takes_hints(generator)))
     torch.onnx.export(
         graph,
