@@ -328,6 +328,17 @@ def test_without_ray_it_says_how_to_install_it(weights_dir, tmp_path):
     ]
 
 
+def test_ray_local_starts_a_cluster_of_its_own(weights_dir, tmp_path):
+    Image.fromarray(data.camera()[::8, ::8]).save(tmp_path / "a.png")
+    command = [sys.executable, "-m", "restore.cli", "batch", tmp_path / "a.png", "-o", tmp_path / "out", "--ray",
+               "local", "--weights", weights_dir]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(list(map(str, command)), env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"revive: 1 photo written; .* on 1 worker \(cpu on .+\)", result.stderr.strip())
+    assert (tmp_path / "out" / "a.png").is_file()
+
+
 def test_an_address_where_no_ray_answers_is_one_line(weights_dir, tmp_path):
     Image.fromarray(data.camera()[::8, ::8]).save(tmp_path / "a.png")
     with socket.socket() as probe_socket:  # a port that nothing listens on once this socket is closed

@@ -257,7 +257,7 @@ class _Progress:
     def summary(self) -> None:
         """One line on stderr: written, failed, skipped, the rate and the workers."""
         seconds = time.perf_counter() - self._start
-        parts = [f"{self.written} {self.unit}s written"]
+        parts = [f"{self.written} {self.unit}{'s' * (self.written != 1)} written"]
         if self.failed:
             parts.append(f"{self.failed} failed")
         if self.skipped:
