@@ -91,7 +91,12 @@ def _fit(args: argparse.Namespace) -> int:
         config = resolve(
             args.task, Path(args.config) if args.config else None, [structure, *overrides, {"out": args.out}]
         )
-    Trainer(config, resume=args.resume).fit()
+    from training import distributed
+
+    try:
+        Trainer(config, resume=args.resume).fit()
+    finally:
+        distributed.teardown()  # torchrun's process group, if any
     return 0
 
 

@@ -76,5 +76,6 @@ def average_scalar(value: float, device: torch.device) -> float:
 
 
 def teardown() -> None:
+    """End the process group a torchrun launch started (nothing otherwise)."""
     if dist.is_initialized():
         dist.destroy_process_group()

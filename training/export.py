@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.nn.utils import parametrize
 
 from restore.atomic import atomic_path, write_json_atomic
 from restore.manifest import sha256_file
@@ -59,13 +58,6 @@ class HintedColorizeGraph(ColorizeGraph):
         return ab, logits
 
 
-def fold_spectral_norm(module: nn.Module) -> None:
-    """Bake spectrally normalized weights into plain weights (DeOldify#166: export must not depend on them)."""
-    for submodule in module.modules():
-        if parametrize.is_parametrized(submodule, "weight"):
-            parametrize.remove_parametrizations(submodule, "weight", leave_parametrized=True)
-
-
 def load_generator(
     checkpoint_path: Path, prior_correction: float | None = None
 ) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
@@ -85,7 +77,6 @@ def load_generator(
         decoding = replace(config, color=replace(config.color, prior_correction=prior_correction))
     generator = Task(decoding, weights).build_generator()
     generator.load_state_dict(checkpoint.ema_generator_state(state))
-    fold_spectral_norm(generator)
     return generator.eval(), config, state
 
 

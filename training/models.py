@@ -4,9 +4,10 @@ Generator: a conditional U-Net (Ronneberger et al. 2015) built from residual blo
 self-attention at the bottleneck (Zhang et al. 2019, as DeOldify uses) and an optional output residual (`restore`
 predicts a correction to its input).
 
-Critic: a PatchGAN (Isola et al. 2017) conditioned on the generator's input by channel concatenation, with spectral
-normalization (Miyato et al. 2018) on every convolution and no batch norm, as WGAN-GP requires (Gulrajani et al.
-2017, section 4).
+Critic: a PatchGAN (Isola et al. 2017) conditioned on the generator's input by channel concatenation, with no batch
+norm, as WGAN-GP's per-sample gradient penalty requires (Gulrajani et al. 2017, section 4), and spectral
+normalization (Miyato et al. 2018) on every convolution: a choice added to WGAN-GP, not required by it (the SN-GAN
+and DeOldify critics use it; it bounds the critic's Lipschitz constant layer by layer).
 """
 
 from __future__ import annotations
@@ -179,7 +180,3 @@ class PatchCritic(nn.Module):
         score = self.score(h)
         return (score, activations) if features else score
 
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
