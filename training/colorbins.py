@@ -32,19 +32,43 @@ def ab_bin_centers() -> np.ndarray:
     return (cells * GRID_STEP).astype(np.float32)
 
 
-def soft_encode(ab: torch.Tensor, centers: torch.Tensor, neighbours: int = 5, sigma: float = 5.0) -> torch.Tensor:
-    """(N, 2, H, W) ab -> (N, H, W, Q) soft one-hot over the nearest `neighbours` bins, Gaussian weighted.
+_TABLE_LIMIT = 130  # the candidate table covers a, b in [-130, 130] at 1-unit steps
+_CANDIDATES = 4  # candidates per table cell beyond the neighbours wanted
 
-    Classes are on the last axis: softmax over contiguous memory is several times faster on CPU."""
-    n, _, h, w = ab.shape
-    points = ab.permute(0, 2, 3, 1).reshape(-1, 2).float()
-    distances = torch.cdist(points, centers)
-    nearest_distance, nearest = distances.topk(neighbours, dim=1, largest=False)
-    weights = torch.exp(-(nearest_distance**2) / (2 * sigma**2))
-    weights = weights / weights.sum(dim=1, keepdim=True)
-    target = torch.zeros(points.shape[0], centers.shape[0], device=ab.device)
-    target.scatter_(1, nearest, weights)
-    return target.view(n, h, w, -1)
+
+@lru_cache(maxsize=4)
+def _candidate_table(neighbours: int, device: str) -> torch.Tensor:
+    """For every integer (a, b) in the table's range, the indices of its `neighbours + _CANDIDATES` nearest bins."""
+    centers = torch.from_numpy(ab_bin_centers())
+    axis = torch.arange(-_TABLE_LIMIT, _TABLE_LIMIT + 1, dtype=torch.float32)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)
+    nearest = torch.cdist(grid, centers).topk(neighbours + _CANDIDATES, dim=1, largest=False).indices
+    return nearest.view(len(axis), len(axis), -1).to(device)
+
+
+def nearest_bins(
+    ab: torch.Tensor, centers: torch.Tensor, neighbours: int = 5, sigma: float = 5.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 2, H, W) ab -> the `neighbours` nearest bins of each pixel, nearest first, (N, H, W, k) indices, and
+    their Gaussian weights summing to 1: Zhang et al.'s soft encoding, kept sparse.
+
+    Exact distances to a few candidate bins looked up from the rounded ab (the bins are 10 apart, so the
+    nearest ones of a point lie among the nearest of the integer point next to it)."""
+    points = ab.permute(0, 2, 3, 1).float()
+    cell = points.round().clamp(-_TABLE_LIMIT, _TABLE_LIMIT).long() + _TABLE_LIMIT
+    candidates = _candidate_table(neighbours, str(ab.device))[cell[..., 0], cell[..., 1]]  # (N, H, W, c)
+    squared = ((points.unsqueeze(-2) - centers[candidates]) ** 2).sum(-1)
+    nearest_squared, order = squared.topk(neighbours, dim=-1, largest=False)
+    weights = torch.exp(-nearest_squared / (2 * sigma**2))
+    return candidates.gather(-1, order), weights / weights.sum(dim=-1, keepdim=True)
+
+
+def soft_encode(ab: torch.Tensor, centers: torch.Tensor, neighbours: int = 5, sigma: float = 5.0) -> torch.Tensor:
+    """(N, 2, H, W) ab -> (N, H, W, Q) soft one-hot over the nearest `neighbours` bins, Gaussian weighted
+    (`nearest_bins` made dense)."""
+    indices, weights = nearest_bins(ab, centers, neighbours, sigma)
+    target = torch.zeros(*indices.shape[:-1], centers.shape[0], device=ab.device)
+    return target.scatter_(-1, indices, weights)
 
 
 def annealed_mean(logits: torch.Tensor, centers: torch.Tensor, temperature: torch.Tensor | float) -> torch.Tensor:

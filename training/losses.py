@@ -68,11 +68,14 @@ def instance_noise_sigma(initial: float, step: int, total: int) -> float:
     return initial * max(0.0, 1.0 - step / max(1, total))
 
 
-def rebalanced_cross_entropy(logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor) -> torch.Tensor:
+def rebalanced_cross_entropy(
+    logits: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor, class_weights: torch.Tensor
+) -> torch.Tensor:
     """Zhang et al. 2016 eq. 2: -sum_hw v(Z_hw) sum_q Z_hwq log Zhat_hwq, v = weight of the target's modal bin.
 
-    logits: (N, Q, H, W); target: soft encoding (N, H, W, Q).
+    logits: (N, Q, H, W); the soft encoding Z as its non-zero entries (training.colorbins.nearest_bins): bin
+    `indices` (N, H, W, k), nearest (modal) first, with their `weights`.
     """
     log_probabilities = torch.log_softmax(logits.float().permute(0, 2, 3, 1), dim=-1)
-    pixel_weights = class_weights[target.argmax(dim=-1)]
-    return -(pixel_weights * (target * log_probabilities).sum(dim=-1)).mean()
+    pixel_weights = class_weights[indices[..., 0]]
+    return -(pixel_weights * (weights * log_probabilities.gather(-1, indices)).sum(dim=-1)).mean()

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from training.colorbins import ab_bin_centers, annealed_mean, soft_encode
+from training.colorbins import ab_bin_centers, annealed_mean, nearest_bins
 from training.config import TrainConfig
 from training.encoder_unet import EncoderUNet
 from training.hints import sample_hints
@@ -143,8 +143,9 @@ class Task:
         if self.name == "colorize" and c.color.head == "bins":
             stride = c.color.out_stride
             target_small = F.avg_pool2d(target, stride) if stride > 1 else target
-            soft = soft_encode(target_small, self._on(self.centers, raw), c.color.neighbours, c.color.soft_sigma)
-            terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, soft, self._on(self.class_weights, raw))
+            centers, weights = self._on(self.centers, raw), self._on(self.class_weights, raw)
+            bins, soft = nearest_bins(target_small, centers, c.color.neighbours, c.color.soft_sigma)
+            terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, bins, soft, weights)
         if c.l1_weight > 0:
             scale = 1.0 if self.name == "restore" else AB_SCALE
             terms["l1"] = c.l1_weight * F.l1_loss(prediction.float() / scale, target / scale)
