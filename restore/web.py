@@ -26,8 +26,10 @@ from gradio.utils import get_upload_folder
 
 from restore.color import is_grayscale, shrink
 from restore.errors import ImageError, ReviveError, first_line
+from restore.hints import load_hints, overlay_hints, parse_points, render_points
 from restore.io_image import IMAGE_EXTENSIONS, LoadedImage, load_image, save_png_atomic
 from restore.manifest import ModelSpec
+from restore.palette import ColourCandidate
 from restore.pipeline import COLORIZE_MODES, DEFAULT_RENDER_SIZE, Restorer
 from restore.retime import FrameRate
 from restore.web_examples import write_examples
@@ -88,21 +90,24 @@ class Jobs:
         temperature: float | None = None,
         tile: float | None = None,
         strength: float | None = None,
+        hints: str | None = None,
+        hints_file: str | dict[str, Any] | None = None,
     ) -> tuple[tuple[str, str], str, str]:
         """Restore one photo: (before, after) previews for the slider, the PNG's path, a summary line.
 
         `photo` is gr.Image's raw upload ({"path": ...}, or the path): the event skips gr.Image's
         preprocessing, which would open the file with Pillow and fail on a bad upload with a generic
         error, so that load_image decodes it with Revive's pixel limit and one-line messages.
+        Colour hints: `hints`, JSON points, and `hints_file`, an uploaded hint image or JSON file (restore.hints).
         """
-        photo = _uploaded_path(photo)
-        if not photo:
-            raise refuse("Upload a photo first (drop it on the box, paste it, or click to browse).")
         options = self.options(colorize, restore, render_size, temperature, tile, strength)
         start = time.perf_counter()
+        photo, image = self.read_photo(photo)
+        hint_map = self.hint_map(hints, hints_file, *image.rgb.shape[:2])
+        if hint_map is not None and options.colorize == "never":
+            raise refuse("Colour hints need colourizing: set Colourize to auto or always, or clear the hints.")
         with user_errors():
-            image = load_image(photo, max_pixels=self.settings.max_pixels)
-            rgb, coloured = self._process(image, options)
+            rgb, coloured = self._process(image, options, hint_map)
             job = self.job_dir()
             out = job / f"{Path(photo).stem}-revived.png"
             save_png_atomic(out, rgb, image.alpha)
@@ -114,11 +119,50 @@ class Jobs:
             )
         seconds = time.perf_counter() - start
         height, width = rgb.shape[:2]
+        colour = "colourized" if coloured else "colours kept"
+        if coloured and hint_map is not None:
+            colour += " with your hints"
         summary = (
             f"**Done in {seconds:.2f} s** on {self.device_name()}: {width}x{height} px, "
-            f"{'restored' if options.restore else 'not restored'}, {'colourized' if coloured else 'colours kept'}."
+            f"{'restored' if options.restore else 'not restored'}, {colour}."
         )
         return previews, str(out), summary
+
+    def read_photo(self, photo: str | dict[str, Any] | None) -> tuple[str, LoadedImage]:
+        """The path and the decoded image of a raw gr.Image upload (see photo()); refused if absent or unreadable."""
+        path = _uploaded_path(photo)
+        if not path:
+            raise refuse("Upload a photo first (drop it on the box, paste it, or click to browse).")
+        with user_errors():
+            return path, load_image(path, max_pixels=self.settings.max_pixels)
+
+    def hint_map(
+        self, hints: str | None, hints_file: str | dict[str, Any] | None, height: int, width: int
+    ) -> np.ndarray | None:
+        """The colour hints for a height x width photo: the JSON points `hints` over the uploaded `hints_file`
+        (None if they hint nothing); refused if they cannot be read or the colour model takes none."""
+        path = _uploaded_path(hints_file)
+        if not path and not (hints or "").strip():
+            return None
+        with user_errors():
+            from_file = load_hints(path, height, width, self.settings.max_pixels) if path else None
+            combined = overlay_hints(from_file, render_points(parse_points(hints or ""), height, width))
+        if not combined[..., 2].any():
+            return None
+        if not self.restorer.takes_hints:
+            raise refuse("This server's colour model takes no colour hints.")
+        return combined
+
+    def palette(
+        self, rgb: np.ndarray, x: int, y: int, hints: np.ndarray | None, render_size: float | None
+    ) -> list[ColourCandidate]:
+        """The colour model's likeliest colours at pixel (x, y) of `rgb` given `hints` ([] if it has no
+        distribution output to pick from)."""
+        if self.restorer.manifest.model("colorize").distribution is None:
+            return []
+        with user_errors():
+            size = int(render_size) if render_size else None
+            return self.restorer.colour_candidates(rgb, x, y, hints=hints, render_size=size)
 
     def batch(
         self,
@@ -250,9 +294,14 @@ class Jobs:
         """The device the models run on, for the summaries."""
         return "GPU (CUDA)" if self.restorer.device_used == "cuda" else "CPU"
 
-    def _process(self, image: LoadedImage, options: Options) -> tuple[np.ndarray, bool]:
-        """Run the models on one decoded photo; returns (RGB, whether it was colourized)."""
-        colourize = options.colorize == "always" or (options.colorize == "auto" and is_grayscale(image.rgb))
+    def _process(
+        self, image: LoadedImage, options: Options, hints: np.ndarray | None = None
+    ) -> tuple[np.ndarray, bool]:
+        """Run the models on one decoded photo (with colour hints, if any); returns (RGB, whether it was colourized).
+        Hints colourize under auto too, as Restorer.process does."""
+        colourize = options.colorize == "always" or (
+            options.colorize == "auto" and (hints is not None or is_grayscale(image.rgb))
+        )
         rgb = self.restorer.process(
             image.rgb,
             restore=options.restore,
@@ -261,6 +310,7 @@ class Jobs:
             temperature=options.temperature,
             tile=options.tile,
             strength=options.strength,
+            hints=hints,
         )
         return rgb, colourize
 
@@ -268,8 +318,11 @@ class Jobs:
 def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
     """The Gradio app: Photo, Batch and Video tabs, queued so that at most settings.concurrency jobs
     run the models at once. Examples are written into settings.work_dir."""
+    from restore.web_hints import HintPanel  # it imports this module
+
     jobs = Jobs(restorer, settings)
     colorize_spec = restorer.manifest.model("colorize")
+    hint_panel = HintPanel(jobs, visible=restorer.takes_hints)
     run = {"concurrency_limit": settings.concurrency, "concurrency_id": CONCURRENCY_ID}
 
     def options() -> list[Component]:
@@ -294,7 +347,7 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
                 label="Old photo (drop, paste or click to upload)",
                 elem_id="photo-input",
             ),
-            options,
+            lambda: [*options(), *hint_panel.render()],
             "Restore",
             lambda: [
                 gr.ImageSlider(
@@ -306,6 +359,7 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
         # preprocess=False: Jobs.photo decodes the upload itself (see its docstring).
         run_photo = {"fn": jobs.photo, "inputs": photo.inputs, "outputs": photo.outputs, "preprocess": False, **run}
         photo.button.click(api_name="restore_photo", show_progress_on=photo.outputs[0], **run_photo)
+        hint_panel.wire(photo.inputs[0], photo.inputs[3], {**run_photo, "show_progress_on": photo.outputs[0]}, run)
         examples = write_examples(settings.work_dir / "examples")
         if examples:
             with photo.tab:
@@ -315,7 +369,7 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
                     label="Try an example: " + ", ".join(label for _, label in examples) + " (one click restores it)",
                     elem_id="photo-examples",
                 )
-            gallery.load_input_event.then(api_visibility="private", **run_photo)
+            hint_panel.reset_after(gallery.load_input_event).then(api_visibility="private", **run_photo)
         batch = _job_tab(
             "Batch",
             lambda: gr.File(

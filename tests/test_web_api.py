@@ -115,6 +115,8 @@ def test_files_that_were_not_uploaded_are_refused(server, tmp_path, api_name, wi
     options = ["auto", True, 64, 0.38, 512, 1.0]  # what the page sends by default
     if api_name == "restore_video":
         options.append("same as the input")  # the frame rate
+    if api_name == "restore_photo":
+        options += ["", None]  # no colour hints
     reply = raw_call(server.url, api_name, [data[api_name], *options])
     assert reply.startswith("event: error") and "private" not in reply
 
