@@ -32,6 +32,7 @@ from restore.manifest import ModelSpec
 from restore.palette import ColourCandidate
 from restore.pipeline import COLORIZE_MODES, DEFAULT_RENDER_SIZE, Restorer
 from restore.retime import FrameRate
+from restore.web_cache import RestoredPhotos
 from restore.web_examples import write_examples
 
 PREVIEW_SIDE = 2048  # longest side of the before/after slider's images; the PNG download is full size
@@ -78,6 +79,7 @@ class Jobs:
     def __init__(self, restorer: Restorer, settings: WebSettings) -> None:
         self.restorer = restorer
         self.settings = settings
+        self.restored = RestoredPhotos(restorer)
         self.results = settings.work_dir / "results"
         self.results.mkdir(parents=True, exist_ok=True)
 
@@ -107,7 +109,7 @@ class Jobs:
         if hint_map is not None and options.colorize == "never":
             raise refuse("Colour hints need colourizing: set Colourize to auto or always, or clear the hints.")
         with user_errors():
-            rgb, coloured = self._process(image, options, hint_map)
+            rgb, coloured = self._process(image, options, hint_map, photo)
             job = self.job_dir()
             out = job / f"{Path(photo).stem}-revived.png"
             save_png_atomic(out, rgb, image.alpha)
@@ -295,16 +297,20 @@ class Jobs:
         return "GPU (CUDA)" if self.restorer.device_used == "cuda" else "CPU"
 
     def _process(
-        self, image: LoadedImage, options: Options, hints: np.ndarray | None = None
+        self, image: LoadedImage, options: Options, hints: np.ndarray | None = None, path: str | None = None
     ) -> tuple[np.ndarray, bool]:
         """Run the models on one decoded photo (with colour hints, if any); returns (RGB, whether it was colourized).
-        Hints colourize under auto too, as Restorer.process does."""
+        Hints colourize under auto too, as Restorer.process does. With the upload's `path`, the restored photo
+        is kept for the next job on it (RestoredPhotos): the same result, without running the restore model."""
         colourize = options.colorize == "always" or (
             options.colorize == "auto" and (hints is not None or is_grayscale(image.rgb))
         )
+        rgb, restore = image.rgb, options.restore
+        if restore and path:
+            rgb, restore = self.restored.restore(path, rgb, options.tile, options.strength), False
         rgb = self.restorer.process(
-            image.rgb,
-            restore=options.restore,
+            rgb,
+            restore=restore,
             colorize="always" if colourize else "never",
             render_size=options.render_size,
             temperature=options.temperature,

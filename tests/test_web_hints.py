@@ -122,6 +122,25 @@ def test_a_model_without_hints_hides_the_tools_and_refuses_hints(weights_dir, tm
     assert Path(png).is_file() and "with your hints" not in summary
 
 
+def test_recolouring_a_photo_reuses_its_restoration_for_the_same_result(hinted_weights_dir, tmp_path, photo):
+    from gradio.utils import get_upload_folder
+
+    upload = Path(get_upload_folder()) / "test-web-hints-cache"
+    upload.mkdir(parents=True, exist_ok=True)
+    uploaded = upload / photo.name
+    uploaded.write_bytes(photo.read_bytes())
+    restorer = Restorer(hinted_weights_dir, device="cpu")
+    jobs = Jobs(restorer, WebSettings(tmp_path / "work", "127.0.0.1", 0, False, 1.0, 250_000, 1, 5))
+    outputs = [jobs.photo(str(uploaded), hints=hints)[1] for hints in ("", POINT, "")]
+    assert list(jobs.restored._photos) == [(str(uploaded), None, 1.0)]  # restored once, then reused
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    for png, hints in zip(outputs, (None, POINT, None), strict=True):
+        expected = restorer.process(rgb, hints=hints and jobs.hint_map(hints, None, HEIGHT, WIDTH))
+        assert np.array_equal(np.asarray(Image.open(png)), expected)
+    jobs.photo(str(uploaded), strength=0.5)
+    assert len(jobs.restored._photos) == 2  # other settings, another restoration
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
