@@ -101,6 +101,14 @@ class HintPoint:
         """The point as parse_points reads it."""
         return {"x": self.x, "y": self.y, "color": hex_colour(self.rgb), "radius": self.radius}
 
+    def centre(self, height: int, width: int) -> tuple[int, int]:
+        """The pixel (x, y) of the point on a height x width photo; ValueError if it lies outside."""
+        return _pixel(self.x, width, "x"), _pixel(self.y, height, "y")
+
+    def pixel_radius(self, height: int, width: int) -> float:
+        """The radius in pixels on a height x width photo."""
+        return self.radius * max(height, width) if _is_fraction(self.radius) else self.radius
+
 
 def parse_points(text: str) -> list[HintPoint]:
     """Hint points from JSON: a list of {"x": X, "y": Y, "color": "#RRGGBB", "radius": R} (radius optional).
@@ -121,10 +129,12 @@ def render_points(points: Sequence[HintPoint], height: int, width: int) -> np.nd
     ValueError for a point outside the photo."""
     hints = no_hints(height, width)
     for number, point in enumerate(points, 1):
-        x, y = _pixel(point.x, width, f"point {number}: x"), _pixel(point.y, height, f"point {number}: y")
-        radius = point.radius * max(height, width) if _is_fraction(point.radius) else point.radius
+        try:
+            centre = point.centre(height, width)
+        except ValueError as exc:
+            raise ValueError(f"point {number}: {exc}") from None
         a, b = rgb_to_lab(np.array([[point.rgb]], np.uint8))[0, 0, 1:]
-        cv2.circle(hints, (x, y), round(radius), (float(a), float(b), 1.0), thickness=-1)
+        cv2.circle(hints, centre, round(point.pixel_radius(height, width)), (float(a), float(b), 1.0), thickness=-1)
     return hints
 
 
