@@ -88,7 +88,9 @@ class HintPanel:
         picked = self.swatches.click(
             self.pick, [photo, self.points, self.swatches], [self.points, self.view, self.colour], **_private
         )
-        undone = self.undo_button.click(self.undo, [photo, self.points], [self.points, self.view], **_private)
+        undone = self.undo_button.click(
+            self.undo, [photo, self.points], [self.points, self.view], preprocess=False, **_private
+        )
         cleared = self.clear_button.click(
             self.clear, photo, [self.points, self.view, self.swatches, self.file], preprocess=False, **_private
         )
