@@ -17,13 +17,15 @@ For two consecutive frames A and B and a time 0 < t < 1 between them:
   frames repeat A.
 
 Interpolator takes a sequence frame by frame and hands out each pair once the frame after it has arrived;
-Pair.at(fractions) makes its in-between frames.
+Pair.at(fractions) makes its in-between frames. The two directions (the flows, then each frame's warp) run in
+two threads: OpenCV lets go of the GIL, so they use two cores.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -31,14 +33,17 @@ import numpy as np
 
 from restore.temporal import TemporalSettings, gray, scene_change
 
+_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="revive-interpolate")  # one per direction
+
 
 @dataclass(frozen=True)
 class InterpolationSettings:
     """Knobs of the interpolator; the defaults were tuned with benchmarks/interpolation.py."""
 
     flow_size: int = 1024  # longest side the optical flow is computed at
+    motion_scale: float = 0.5  # of the flow's size, for the motion maps (DIS's finest scale 1: no finer detail)
     cut_threshold: float = TemporalSettings.cut_threshold  # scene_change() above this is a scene cut
-    inversion_steps: int = 3  # fixed-point iterations that invert the motion to time t
+    inversion_steps: int = 4  # fixed-point iterations that invert the motion to time t (even: steadier at edges)
     visibility_px: float = 3.0  # forward-backward and inversion errors: weight exp(-(error / this)^2)
     disagreement: float = 20.0  # 8-bit levels: where the warped frames differ by less, plain averaging
 
@@ -64,11 +69,12 @@ class Pair:
         flows = self._flows
         if flows is None:
             return [self.first] * len(fractions)
-        grid = _grid(*self.first.shape[:2])
+        grids = _grid(*flows.forward.shape[:2]), _grid(*self.first.shape[:2])  # of the motion maps, of the frames
         # Forward-backward error at each pixel of either frame: a point of the second frame that fails it is
         # occluded in the first, so the first frame has no match for it (and the other way round).
-        errors = _consistency(flows.forward, flows.backward, grid), _consistency(flows.backward, flows.forward, grid)
-        return [_blend((self.first, self.second), flows, errors, grid, t, self._settings) for t in fractions]
+        pairs = ((flows.forward, flows.backward), (flows.backward, flows.forward))
+        errors = tuple(_THREADS.map(lambda flow_pair: _consistency(*flow_pair, grids[0]), pairs))
+        return [_blend((self.first, self.second), flows, errors, grids, t, self._settings) for t in fractions]
 
 
 class Interpolator:
@@ -80,7 +86,8 @@ class Interpolator:
 
     def __init__(self, settings: InterpolationSettings | None = None, first: int = 0) -> None:
         self.settings = settings or InterpolationSettings()
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        # one estimator per direction, as they run at the same time
+        self._dis = [cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) for _ in range(2)]
         self._frames: deque[_Frame] = deque(maxlen=4)  # the last frames pushed, oldest first
         self._links: deque[_Link | None] = deque(maxlen=3)  # between consecutive frames; None: a scene cut
         self._next_index = first
@@ -89,7 +96,11 @@ class Interpolator:
         """Add the next frame (uint8 RGB); returns the pair before it (the last but one and the one before),
         ready now that the frame after it is known, or None when there is none yet."""
         luma = gray(rgb)
-        frame = _Frame(self._next_index, rgb, luma, _shrink(luma, self.settings.flow_size))
+        flow_gray = _shrink(luma, self.settings.flow_size)
+        height, width = flow_gray.shape
+        scale = self.settings.motion_scale
+        motion_shape = max(8, round(height * scale)), max(8, round(width * scale))
+        frame = _Frame(self._next_index, rgb, luma, flow_gray, motion_shape)
         self._next_index += 1
         if self._frames:
             self._links.append(self._link(self._frames[-1], frame))
@@ -120,12 +131,9 @@ class Interpolator:
             return None
         if scene_change(first.gray, second.gray) > self.settings.cut_threshold:
             return None
-        forward = self._dis.calc(first.flow_gray, second.flow_gray, None)
-        backward = self._dis.calc(second.flow_gray, first.flow_gray, None)
-        scale = first.gray.shape[1] / first.flow_gray.shape[1], first.gray.shape[0] / first.flow_gray.shape[0]
-        if scale != (1.0, 1.0):
-            forward, backward = (_resize_flow(flow, first.gray.shape, scale) for flow in (forward, backward))
-        return _Link(forward, backward)
+        images = ((first.flow_gray, second.flow_gray), (second.flow_gray, first.flow_gray))
+        forward, backward = _THREADS.map(lambda dis, pair: dis.calc(*pair, None), self._dis, images)
+        return _Link(*(_resize_flow(flow, first.motion_shape) for flow in (forward, backward)))
 
 
 @dataclass(frozen=True)
@@ -134,11 +142,13 @@ class _Frame:
     rgb: np.ndarray
     gray: np.ndarray
     flow_gray: np.ndarray  # luma at the flow's size
+    motion_shape: tuple[int, int]  # (height, width) of the motion maps
 
 
 @dataclass(frozen=True)
 class _Link:
-    """Flows between frames i and i + 1: forward (i(x) ~ i+1(x + forward(x))) and backward."""
+    """Flows between frames i and i + 1, at the motion maps' size: forward (i(x) ~ i+1(x + forward(x))) and
+    backward."""
 
     forward: np.ndarray
     backward: np.ndarray
@@ -181,31 +191,53 @@ def _blend(
     frames: tuple[np.ndarray, np.ndarray],
     flows: _Flows,
     errors: tuple[np.ndarray, np.ndarray],
-    grid: np.ndarray,
+    grids: tuple[np.ndarray, np.ndarray],
     t: float,
     settings: InterpolationSettings,
 ) -> np.ndarray:
     """The frame at time t between the two `frames` (see the module docstring); `errors`: _consistency()
-    of the flows from either frame."""
-    height, width = grid.shape[:2]
-    displacements = flows.displacement(0, t), flows.displacement(1, 1 - t)
-    samples = [_invert(d, grid, settings.inversion_steps) for d in displacements]  # pixel at t -> source offset
-    warped = [_warp(image.astype(np.float32), offset, grid) for image, offset in zip(frames, samples, strict=True)]
+    of the flows from either frame; `grids`: pixel positions of the motion maps and of the frames."""
+    (warped, own, error), (other_warped, other_own, other_error) = _THREADS.map(
+        lambda side: _sample(side, frames[side], flows, errors[side], grids, t, settings), (0, 1)
+    )
     scale = np.float32(settings.visibility_px**2)
-    visibility = []
-    for side in (0, 1):
-        offset, displacement = samples[side], displacements[side]
-        other_error = _warp(errors[1 - side], samples[1 - side], grid)
-        inversion_error = np.sum((offset + _warp(displacement, offset, grid)) ** 2, axis=-1)
-        weight = np.exp(-(other_error + inversion_error) / scale) * _inside(grid + offset, height, width)
-        visibility.append(weight * np.float32(1 - t if side == 0 else t))
+    visibility = own * np.exp(-other_error / scale), other_own * np.exp(-error / scale)
     total = visibility[0] + visibility[1]
     occlusion_weight = np.where(total > 1e-3, visibility[0] / np.maximum(total, 1e-3), np.float32(1 - t))
-    difference = cv2.GaussianBlur(np.abs(warped[0] - warped[1]).mean(axis=-1), (0, 0), 2.0)
+    difference = cv2.cvtColor(cv2.absdiff(warped, other_warped), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    difference = cv2.GaussianBlur(difference, (0, 0), 2.0)
     trust = np.clip(difference / np.float32(settings.disagreement) - 1, 0, 1)  # 0 at the threshold, 1 at twice it
     weight = ((1 - trust) * np.float32(1 - t) + trust * occlusion_weight)[..., None]
-    out = weight * warped[0] + (1 - weight) * warped[1]
+    out = weight * warped + (1 - weight) * other_warped
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _sample(
+    side: int,
+    image: np.ndarray,
+    flows: _Flows,
+    errors: np.ndarray,
+    grids: tuple[np.ndarray, np.ndarray],
+    t: float,
+    settings: InterpolationSettings,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame `side` (0 the first, 1 the second) at time t: the warped frame; its own weight (1 - t or t,
+    less where no point of it moves to the pixel or the sample lies outside the frame); and the forward-
+    backward error of the point sampled, which counts against the other frame. The motion is worked out
+    on the motion maps' grid, then scaled up to the frame's."""
+    grid, frame_grid = grids
+    displacement = flows.displacement(side, t if side == 0 else 1 - t)
+    offset = _invert(displacement, grid, settings.inversion_steps)  # pixel at time t -> source point
+    inversion_error = _squared_length(offset + _warp(displacement, offset, grid))
+    weight = np.exp(-inversion_error / np.float32(settings.visibility_px**2))
+    weight *= _inside(grid + offset, *grid.shape[:2]) * np.float32(1 - t if side == 0 else t)
+    shape = frame_grid.shape[:2]
+    offset, weight, error = (
+        _resize_flow(offset, shape),
+        _resize(weight, shape),
+        _resize(_warp(errors, offset, grid), shape),
+    )
+    return _warp(image, offset, frame_grid), weight, error
 
 
 def _invert(displacement: np.ndarray, grid: np.ndarray, steps: int) -> np.ndarray:
@@ -219,8 +251,13 @@ def _invert(displacement: np.ndarray, grid: np.ndarray, steps: int) -> np.ndarra
 def _consistency(flow: np.ndarray, reverse: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Squared forward-backward error of `flow` (px^2), relaxed for large motion as in restore.temporal."""
     back = _warp(reverse, flow, grid)
-    error = np.sum((flow + back) ** 2, axis=-1)
-    return error / (1 + 0.01 * (np.sum(flow**2, axis=-1) + np.sum(back**2, axis=-1)))
+    return _squared_length(flow + back) / (1 + 0.01 * (_squared_length(flow) + _squared_length(back)))
+
+
+def _squared_length(vectors: np.ndarray) -> np.ndarray:
+    """|v|^2 of each 2-vector of an HxWx2 field (much faster than a sum over the last axis)."""
+    x, y = vectors[..., 0], vectors[..., 1]
+    return x * x + y * y
 
 
 def _inside(points: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -232,8 +269,7 @@ def _inside(points: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def _warp(image: np.ndarray, offset: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """`image` sampled at x + offset(x) (bilinear, edges repeated)."""
-    target = grid + offset
-    return cv2.remap(image, target[..., 0], target[..., 1], cv2.INTER_LINEAR, None, cv2.BORDER_REPLICATE)
+    return cv2.remap(image, grid + offset, None, cv2.INTER_LINEAR, None, cv2.BORDER_REPLICATE)
 
 
 def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -245,9 +281,20 @@ def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _resize_flow(flow: np.ndarray, shape: tuple[int, int], scale: tuple[float, float]) -> np.ndarray:
-    resized = cv2.resize(flow, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    return resized * np.array(scale, np.float32)
+def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """`image` at `shape` (height, width): bilinear, or area-averaged when smaller."""
+    if image.shape[:2] == shape:
+        return image
+    smaller = shape[0] < image.shape[0]
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_AREA if smaller else cv2.INTER_LINEAR)
+
+
+def _resize_flow(flow: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A flow field at `shape` (height, width), its vectors scaled with it."""
+    if flow.shape[:2] == shape:
+        return flow
+    scale = np.array([shape[1] / flow.shape[1], shape[0] / flow.shape[0]], np.float32)
+    return _resize(flow, shape) * scale
 
 
 def _grid(height: int, width: int) -> np.ndarray:

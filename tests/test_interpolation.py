@@ -52,13 +52,12 @@ def test_accelerating_motion_is_followed_with_the_frames_around_the_pair():
     assert psnr(frames[3], quadratic) > psnr(frames[3], linear) + 8
 
 
-def test_occluded_background_comes_from_the_frame_that_shows_it():
-    size, step, radius = (128, 96), (4, 2), 16
+def test_background_seen_in_one_frame_only_is_taken_from_that_frame():
+    size, step, radius = (192, 128), (6, 2), 24
     frames = object_frames(9, size, step=step, radius=radius)
     plain = InterpolationSettings(disagreement=float("inf"))  # the two warped frames always averaged
-    errors = {}
+    errors: dict[str, list[float]] = {"aware": [], "plain": []}
     for name, settings in (("aware", None), ("plain", plain)):
-        errors[name] = []
         for pair in pairs(frames[::2], settings)[1:]:
             i = 2 * pair.index
             # background that the disc uncovers by time 0.5 or covers after it: seen in only one frame
@@ -66,6 +65,19 @@ def test_occluded_background_comes_from_the_frame_that_shows_it():
                 i + 1, size, step, radius
             )
             errors[name].append(error(pair.at([0.5])[0], frames[i + 1], one_sided))
+    assert np.mean(errors["aware"]) < 0.95 * np.mean(errors["plain"]), errors
+
+
+def test_picture_entering_the_frame_is_taken_from_the_frame_that_shows_it():
+    step = (6, 3)  # the window moves right and down: new picture enters at the right and bottom edges
+    frames = pan_frames(9, (160, 120), step=step)
+    entering = np.zeros(frames[0].shape[:2], bool)
+    entering[:, -step[0] :] = entering[-step[1] :, :] = True  # half of what enters between two kept frames
+    plain = InterpolationSettings(disagreement=float("inf"))
+    errors = {
+        name: [error(pair.at([0.5])[0], frames[2 * pair.index + 1], entering) for pair in pairs(frames[::2], settings)]
+        for name, settings in (("aware", None), ("plain", plain))
+    }
     assert np.mean(errors["aware"]) < 0.8 * np.mean(errors["plain"]), errors
 
 
