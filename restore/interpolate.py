@@ -7,7 +7,8 @@ For two consecutive frames A and B and a time 0 < t < 1 between them:
   to time t is then quadratic (Xu et al. 2019, "Quadratic video interpolation"), which follows a hand or a
   camera that speeds up, brakes or turns; otherwise it is linear.
 - The motion from A (and B) to time t is inverted by fixed-point iteration, so that every pixel at time t
-  knows where to sample A and B (backward warping with cv2.remap: no holes).
+  knows where to sample A and B (backward warping with cv2.remap: no holes). These motion maps are worked
+  out at half the flow's size (DIS at its finest scale 1 has no finer detail) and scaled up for the warps.
 - Blending is occlusion-aware. Sampling A is distrusted where the point sampled in B fails the forward-
   backward check (Sundaram et al. 2010: it is occluded in A, the background being uncovered), where no point
   of A moves to that pixel (the inversion does not converge) and where the sample lies outside the frame;
@@ -127,6 +128,7 @@ class Interpolator:
         return Pair(first.index, first.rgb, second.rgb, motion, self.settings)
 
     def _link(self, first: _Frame, second: _Frame) -> _Link | None:
+        """The flows between two consecutive frames, or None across a scene cut (or a change of size)."""
         if first.gray.shape != second.gray.shape:
             return None
         if scene_change(first.gray, second.gray) > self.settings.cut_threshold:

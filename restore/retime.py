@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -83,8 +82,6 @@ class Timeline:
         A fraction of 0 is the input frame itself."""
         begin = self._to_output(pts)
         end = self._to_output(next_pts) if next_pts is not None else begin + self._hold
-        if end <= begin:
-            return []
         if self._fps.factor:
             factor = self._fps.factor
             return [(begin + (end - begin) * k // factor, k / factor) for k in range(factor)]
@@ -135,23 +132,24 @@ class Retimer:
         """Add the output of input frame `index`; the units completed by it."""
         self._pts[index] = pts
         self._last = index, rgb
-        return list(self._units(self._interpolator.push(rgb)))
+        return self._units(self._interpolator.push(rgb))
 
     def finish(self) -> list[Unit]:
         """The remaining units, the last frame's included, after the last push()."""
-        units = list(self._units(self._interpolator.finish()))
+        units = self._units(self._interpolator.finish())
         if self._last is not None:
             index, rgb = self._last
             units.append(Unit(index, rgb, [(pts, rgb) for pts, _ in self._timeline.span(self._pts[index], None)]))
         return units
 
-    def _units(self, pair: Pair | None) -> Iterator[Unit]:
+    def _units(self, pair: Pair | None) -> list[Unit]:
+        """The unit of `pair`'s first frame, unless there is no pair or an earlier run made it."""
         if pair is None or pair.index < self._first:
-            return
+            return []
         span = self._timeline.span(self._pts.pop(pair.index), self._pts[pair.index + 1])
         between = iter(pair.at([fraction for _, fraction in span if fraction > 0]))
         frames = [(pts, next(between) if fraction > 0 else pair.first) for pts, fraction in span]
-        yield Unit(pair.index, pair.first, frames)
+        return [Unit(pair.index, pair.first, frames)]
 
 
 def _common_time_base(first: Fraction, second: Fraction) -> Fraction:
