@@ -106,7 +106,7 @@ def add_fps_option(parser: argparse.ArgumentParser, values: str) -> None:
         "--fps",
         type=frame_rate,
         metavar="RATE",
-        help=f"a higher frame rate, with in-between frames made along the motion: {values} (default: keep "
+        help=f"a new frame rate, with in-between frames made along the motion: {values} (default: keep "
         "every frame as it is)",
     )
 
