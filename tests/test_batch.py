@@ -255,12 +255,13 @@ def test_a_film_in_pieces_matches_revive_video(cluster, weights_dir, tmp_path, c
     assert all(map(np.array_equal, read_clip(restore_only)[0], read_clip(tmp_path / "single2.mp4")[0]))
 
 
-def test_a_damaged_film_is_one_error_line_as_from_revive_video_and_leaves_nothing(weights_dir, tmp_path, capsys):
+def test_a_damaged_film_is_one_error_line_and_leaves_nothing(weights_dir, tmp_path, capsys):
     clip = truncated_clip(tmp_path / "reel.mp4", to_gray(pan_frames(48)), faststart=True)
-    for command in ("video", "batch"):
-        assert main([command, str(clip), "-o", str(tmp_path / f"{command}.mp4"), "--weights", str(weights_dir)]) == 1
-    video_error, batch_error = (line for line in capsys.readouterr().err.splitlines() if "error" in line)
-    assert batch_error == video_error and batch_error.startswith(f"revive: error: {clip}: truncated or damaged")
+    for _ in range(3):  # PyAV skips a log line that repeats the one before, from an earlier run too
+        assert batch(clip, "-o", tmp_path / "batch.mp4", "--weights", weights_dir) == 1
+        errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("revive: error:")]
+        expected = rf"revive: error: {re.escape(str(clip))}: truncated or damaged: \d\d of 48 frames decode \(.+\)"
+        assert len(errors) == 1 and re.fullmatch(expected, errors[0]), errors
     assert sorted(path.name for path in tmp_path.iterdir()) == ["reel.mp4"]  # no output, work folder or temporary
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import av.logging
 import numpy as np
 
 from restore.atomic import atomic_path
@@ -73,19 +74,37 @@ def scan_film(source: Path, info: VideoInfo, find_cuts: bool) -> FilmPlan:
     pts: list[int] = []
     cuts: list[int] = []
     previous = None
-    for frame in read_frames(source, info):
-        pts.append(frame.data)
-        if find_cuts:
-            current = gray(frame.rgb)
-            if previous is not None and scene_change(previous, current) > threshold:
-                cuts.append(frame.index)
-            previous = current
+    with _ffmpeg_errors() as errors:
+        for frame in read_frames(source, info):
+            pts.append(frame.data)
+            if find_cuts:
+                current = gray(frame.rgb)
+                if previous is not None and scene_change(previous, current) > threshold:
+                    cuts.append(frame.index)
+                previous = current
+    if errors and len(pts) < info.frames:
+        message = errors[0][2].strip()
+        raise VideoError(source, f"truncated or damaged: {len(pts)} of {info.frames} frames decode ({message})")
     if not pts:
         raise VideoError(source, "its video stream has no frames")
     with _open(source) as container:
         stream = container.streams.video[0]
         packet_times = sorted(packet.pts for packet in container.demux(stream) if packet.pts is not None)
     return FilmPlan(pts, cuts, packet_times == pts)
+
+
+@contextlib.contextmanager
+def _ffmpeg_errors() -> Iterator[list[tuple[int, str, str]]]:
+    """What FFmpeg logs in the block from threads of its own, and every line even when it repeats the line
+    before (PyAV drops those, from an earlier run too). read_frames finds a truncated film by the errors logged
+    in its own thread; a decoder thread's, or a repeat's, would be missed, and the film taken as shorter."""
+    skip = av.logging.get_skip_repeated()
+    av.logging.set_skip_repeated(False)
+    try:
+        with av.logging.Capture(local=False) as errors:
+            yield errors
+    finally:
+        av.logging.set_skip_repeated(skip)
 
 
 def encode_piece(restorer: Restorer, job: FilmJob, piece: Piece, pts: Sequence[int]) -> bytes:
