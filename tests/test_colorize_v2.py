@@ -189,6 +189,8 @@ def test_colorize_eval_reports_semantic_agreement_and_labelled_top1(hinted_color
             str(photos),
             "--labels",
             str(labels),
+            "--hint-points",
+            "10",
             "--json",
             str(tmp_path / "eval.json"),
         ],
@@ -206,6 +208,7 @@ def test_colorize_eval_reports_semantic_agreement_and_labelled_top1(hinted_color
     assert mean["labelled_mobilenet_v2_truth_top1"] == 1.0
     assert mean["labelled_efficientnet_lite2_truth_top1"] == float(top1["efficientnet_lite2"] == top1["mobilenet_v2"])
     assert mean["labelled_images"] == 1.0
+    assert np.isfinite(mean["hinted_psnr"]) and 0.0 <= mean["hinted_delta_e"] < 200.0
 
 
 def test_the_distribution_output_decodes_to_the_ab_output(hinted_colorizer):
@@ -230,3 +233,17 @@ def test_the_distribution_output_decodes_to_the_ab_output(hinted_colorizer):
     ab_small = probabilities @ spec.distribution.bins
     expected = cv2.resize(ab_small, (96, 64), interpolation=cv2.INTER_LINEAR)
     np.testing.assert_allclose(model.run(feeds)[0].transpose(1, 2, 0), expected, atol=1e-3)
+
+
+def test_simulated_hints_carry_the_true_colour_and_the_error_measures_distance_to_it():
+    from restore.color import rgb_to_lab
+    from training.evaluate import hint_delta_e, truth_hints
+
+    teal = np.zeros((40, 60, 3), np.uint8)
+    teal[:] = (30, 140, 150)
+    hints = truth_hints(teal, 10, np.random.default_rng(0))
+    assert 0 < hints[..., 2].sum() <= 10 * 25
+    assert hint_delta_e(teal, hints) < 0.5
+    gray = np.repeat(rgb_to_lab(teal)[..., :1] * 0 + 110, 3, axis=2).astype(np.uint8)
+    chroma = float(np.hypot(*rgb_to_lab(teal)[0, 0, 1:]))
+    assert hint_delta_e(gray, hints) == pytest.approx(chroma, abs=1.0)

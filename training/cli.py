@@ -218,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--labels", help="colorize: labels.csv (file, wnid) of ImageNet photos in --data, for real top-1 accuracy"
     )
+    evaluate.add_argument(
+        "--hint-points",
+        type=int,
+        default=0,
+        metavar="N",
+        help="colorize: also colourize with N hints of the true colours (5 px patches) and report PSNR and "
+        "the hinted pixels' colour error (a model with a hints input)",
+    )
     evaluate.add_argument("--json", help="also write the results as JSON here")
     evaluate.add_argument("--markdown", help="also write the table as Markdown here")
     evaluate.set_defaults(handler=_eval)

@@ -25,6 +25,8 @@ from training.data import list_images, read_rgb, restore_target, to_gray
 from training.degradations import PRESETS, degrade, seed_for
 from training.metrics import colorfulness, psnr, ssim
 
+HINT_PATCH = 5  # px: the side of each simulated user hint (Zhang et al. 2017 sample 1-9 px patches)
+
 
 def classical_restore(rgb: np.ndarray) -> np.ndarray:
     """OpenCV baseline: inpaint thin bright/dark line defects (morphological top-hat/black-hat), then non-local
@@ -64,9 +66,11 @@ def evaluate_colorize(
     render_size: int | None = None,
     classifiers: list[Any] | None = None,
     labels: dict[str, int] | None = None,
+    hint_points: int = 0,
 ) -> list[dict[str, Any]]:
     """Per photo: PSNR, colourfulness and mean a*b* of the model and of gray; with `classifiers`
-    (training.semantics), their agreement / feature cosine with the truth, and top-1 for photos in `labels`."""
+    (training.semantics), their agreement / feature cosine with the truth, and top-1 for photos in `labels`;
+    with `hint_points`, PSNR and the hinted pixels' colour error when that many true colours are given as hints."""
     from training.semantics import semantic_row
 
     rows = []
@@ -95,7 +99,36 @@ def evaluate_colorize(
         if classifiers:
             label = None if labels is None else labels.get(path.name)
             rows[-1].update(semantic_row(classifiers, clean, gray, output, label))
+        if hint_points:
+            hints = truth_hints(clean, hint_points, np.random.default_rng(seed_for(path.name)))
+            hinted = restorer.process(
+                gray, restore=False, colorize="always", temperature=temperature, render_size=render_size, hints=hints
+            )
+            rows[-1]["hinted_psnr"] = psnr(clean, hinted)
+            rows[-1]["hinted_delta_e"] = hint_delta_e(hinted, hints)
     return rows
+
+
+def truth_hints(clean: np.ndarray, points: int, rng: np.random.Generator, size: int = HINT_PATCH) -> np.ndarray:
+    """`points` square hint patches of `size` px at uniform positions, each the true photo's mean a*b* there
+    (a user who knows the colours, as Zhang et al. 2017 simulate one), as a restore.hints map."""
+    lab = rgb_to_lab(clean)
+    height, width = clean.shape[:2]
+    hints = np.zeros((height, width, 3), np.float32)
+    for _ in range(points):
+        top, left = rng.integers(0, max(1, height - size + 1)), rng.integers(0, max(1, width - size + 1))
+        patch = (slice(top, top + size), slice(left, left + size))
+        hints[patch + (slice(0, 2),)] = lab[patch + (slice(1, 3),)].reshape(-1, 2).mean(axis=0)
+        hints[patch + (2,)] = 1.0
+    return hints
+
+
+def hint_delta_e(output: np.ndarray, hints: np.ndarray) -> float:
+    """Mean CIE76 colour difference between the output and the hint colour over the hinted pixels (the
+    output's own lightness: a hint sets colour, not lightness)."""
+    mask = hints[..., 2] > 0
+    ab = rgb_to_lab(output)[..., 1:][mask]
+    return float(np.linalg.norm(ab - hints[..., :2][mask], axis=1).mean())
 
 
 def semantic_summary(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -157,7 +190,9 @@ def run_evaluation(args: argparse.Namespace) -> int:
 
         classifiers = judges() if args.semantic else None
         labels = read_labels(Path(args.labels)) if args.labels else None
-        rows = evaluate_colorize(restorer, images, args.temperature, args.render_size, classifiers, labels)
+        rows = evaluate_colorize(
+            restorer, images, args.temperature, args.render_size, classifiers, labels, args.hint_points
+        )
     mean = summarize(rows)
     if args.task == "colorize":
         mean["model_tint_variety"] = tint_variety(rows, "model")
