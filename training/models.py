@@ -179,4 +179,3 @@ class PatchCritic(nn.Module):
             activations.append(h)
         score = self.score(h)
         return (score, activations) if features else score
-
