@@ -1,11 +1,11 @@
 """A pool of Ray actors (restore.cluster.worker.Worker) that run tasks and stream back their results.
 
-Tasks go to the workers as they become ready, at most DEPTH queued on each, so a fast worker takes more and
-the next task is always waiting. A worker whose process dies (killed, out of memory, a crash in a decoder) is
-restarted by Ray (max_restarts=-1), which then runs its unfinished tasks again, up to MAX_DEATHS times in all
-(max_task_retries). A task that fails that way was either the one the worker ran each time it died, or one
-queued behind it: an actor runs its tasks in the order they were sent, so the oldest unfinished one is the one
-it ran. That one fails (WorkerDied) instead of killing workers for ever; the others go again.
+Each worker has one task at a time and gets the next as soon as it returns, so a fast worker takes more. A
+worker whose process dies (killed, out of memory, a crash in a decoder) is restarted by Ray (max_restarts=-1),
+which then runs its task again, up to MAX_DEATHS times in all (max_task_retries); a task that fails that way is
+the one the worker died on each time (it had no other), and it fails alone (WorkerDied) instead of killing
+workers for ever. (With tasks queued behind it, Ray's restarts need not rerun them in the order sent, so the
+one to blame could not be told from the ones that waited.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from restore.cluster.connect import Shape
 from restore.cluster.worker import Worker, WorkerInfo, WorkerSettings
 from restore.errors import ReviveError
 
-DEPTH = 2
 MAX_DEATHS = 3
 
 
@@ -57,15 +56,14 @@ class WorkerPool:
         ray = self._ray
         todo = deque(range(len(arguments)))
         running: dict[Any, tuple[int, int]] = {}  # task -> (worker, position)
-        sent: dict[int, list[Any]] = {number: [] for number in range(len(self._actors))}  # unfinished, in order
-        behind: set[Any] = set()  # tasks that were queued behind one that its worker died on
+        busy: set[int] = set()  # workers with a task
         while todo or running:
             for number in self._ready:
-                while todo and len(sent[number]) < DEPTH:
+                if todo and number not in busy:
                     position = todo.popleft()
                     task = getattr(self._actors[number], method).remote(*arguments[position])
                     running[task] = (number, position)
-                    sent[number].append(task)
+                    busy.add(number)
             if not running and not self._starting:
                 raise ReviveError(f"no worker could start: {self._error}")
             (done,), _ = ray.wait([*running, *self._starting], num_returns=1)
@@ -73,9 +71,7 @@ class WorkerPool:
                 self._started(done)
                 continue
             number, position = running.pop(done)
-            ran_it = sent[number][0] == done and done not in behind
-            sent[number].remove(done)
-            behind.discard(done)
+            busy.discard(number)
             try:
                 pid, result = ray.get(done)
             except ray.exceptions.ActorDiedError as exc:  # for good (it cannot start again): to the others
@@ -84,14 +80,10 @@ class WorkerPool:
                 self._error = self._error or str(exc)
                 todo.appendleft(position)
                 continue
-            except ray.exceptions.RayActorError:  # its worker died MAX_DEATHS times with it unfinished
-                if ran_it:
-                    behind.update(sent[number])
-                    self.restarts += MAX_DEATHS
-                    self._pids.pop(number, None)  # its next result comes from a new process: counted here
-                    yield position, WorkerDied(f"its worker died {MAX_DEATHS} times on it (out of memory?)")
-                else:
-                    todo.appendleft(position)
+            except ray.exceptions.RayActorError:  # its worker died MAX_DEATHS times running it
+                self.restarts += MAX_DEATHS
+                self._pids.pop(number, None)  # its next result comes from a new process: counted here
+                yield position, WorkerDied(f"its worker died {MAX_DEATHS} times on it (out of memory?)")
                 continue
             except ray.exceptions.RayTaskError as exc:
                 yield position, exc.cause if isinstance(exc.cause, BaseException) else exc
