@@ -213,16 +213,17 @@ def test_a_clicked_hint_moves_the_region_toward_its_colour_and_undo_and_clear_ta
     assert distance(result_png(page), blue) < distance(automatic, blue) / 3
     rows = page.locator("#photo-hints-swatches tbody tr")
     assert rows.count() == 5  # the five likeliest colours at the point
-    before = page.locator("#photo-summary").inner_text()
+    before, link = page.locator("#photo-summary").inner_text(), result_link(page)
     page.click("#photo-hints-undo")
-    wait_for_summary(page, before, "colourized.")
+    wait_for_summary(page, before, "colourized.", link)
     assert hint_json(page) == []
     assert result_png(page) == automatic  # no hints: the automatic result again
-    view.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
-    page.wait_for_function("document.querySelector('#photo-hints-json textarea').value.length > 0")
     before = page.locator("#photo-summary").inner_text()
+    view.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    wait_for_summary(page, before, "colourized with your hints")  # the hinted run done before Clear
+    before, link = page.locator("#photo-summary").inner_text(), result_link(page)
     page.click("#photo-hints-clear")
-    wait_for_summary(page, before, "colourized.")
+    wait_for_summary(page, before, "colourized.", link)
     assert hint_json(page) == [] and result_png(page) == automatic
 
 
