@@ -80,11 +80,12 @@ def is_grayscale(rgb: np.ndarray, threshold: float = GRAY_CHROMA_THRESHOLD) -> b
     return chroma_level(rgb) < threshold
 
 
-def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
-    """`image` scaled down (INTER_AREA) to at most `max_side` px on its longest side; never upscaled."""
+def shrink(image: np.ndarray, max_side: int, min_side: int = 1) -> np.ndarray:
+    """`image` scaled down (INTER_AREA) to at most `max_side` px on its longest side, each side kept at least
+    `min_side` px; never upscaled."""
     height, width = image.shape[:2]
     scale = max_side / max(height, width)
     if scale >= 1:
         return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = (max(min_side, round(width * scale)), max(min_side, round(height * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

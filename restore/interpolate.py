@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from restore.color import shrink
 from restore.temporal import TemporalSettings, gray, scene_change
 
 _THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="revive-interpolate")  # one per direction
@@ -97,7 +98,7 @@ class Interpolator:
         """Add the next frame (uint8 RGB); returns the pair before it (the last but one and the one before),
         ready now that the frame after it is known, or None when there is none yet."""
         luma = gray(rgb)
-        flow_gray = _shrink(luma, self.settings.flow_size)
+        flow_gray = shrink(luma, self.settings.flow_size, min_side=8)
         height, width = flow_gray.shape
         scale = self.settings.motion_scale
         motion_shape = max(8, round(height * scale)), max(8, round(width * scale))
@@ -272,15 +273,6 @@ def _inside(points: np.ndarray, height: int, width: int) -> np.ndarray:
 def _warp(image: np.ndarray, offset: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """`image` sampled at x + offset(x) (bilinear, edges repeated)."""
     return cv2.remap(image, grid + offset, None, cv2.INTER_LINEAR, None, cv2.BORDER_REPLICATE)
-
-
-def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = max_side / max(height, width)
-    if scale >= 1:
-        return image
-    size = (max(8, round(width * scale)), max(8, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
