@@ -54,23 +54,32 @@ class OnnxModel:
         return self.session.run([name], feeds)[0]
 
     def run_image(
-        self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None, maps: dict[str, np.ndarray] | None = None
+        self,
+        image: np.ndarray,
+        extra: dict[str, np.ndarray] | None = None,
+        maps: dict[str, np.ndarray] | None = None,
+        output: str | None = None,
+        stride: int = 1,
     ) -> np.ndarray:
         """Run on one HxWxC float32 image (and HxWxC `maps`, see run_batch): pad to the size multiple, run, crop
         back. Returns HxWxC'."""
         batch_maps = None if maps is None else {name: array[None] for name, array in maps.items()}
-        return self.run_batch(image[None], extra, batch_maps)[0]
+        return self.run_batch(image[None], extra, batch_maps, output, stride)[0]
 
     def run_batch(
         self,
         images: np.ndarray,
         extra: dict[str, np.ndarray] | None = None,
         maps: dict[str, np.ndarray] | None = None,
+        output: str | None = None,
+        stride: int = 1,
     ) -> np.ndarray:
         """Run once on N same-size float32 images (NxHxWxC), padded and cropped back like run_image.
 
         maps: further NxHxWxC inputs of the images' size (colour hints), padded with zeros to the same size.
-        A colorizer with a hints input that `maps` leaves out gets all-zero hints: automatic colourization."""
+        A colorizer with a hints input that `maps` leaves out gets all-zero hints: automatic colourization.
+        output: another graph output than the model's (see run), at 1/`stride` of the input's size; it is
+        cropped back to the images' size divided by `stride`, rounded up."""
         height, width = images.shape[1:3]
         padded = np.stack([pad_to_multiple(image, self.spec.size_multiple) for image in images])
         feeds = {self.spec.image_input.name: _nchw(padded)}
@@ -80,8 +89,9 @@ class OnnxModel:
         for name, array in maps.items():
             pad = ((0, 0), (0, padded.shape[1] - height), (0, padded.shape[2] - width), (0, 0))
             feeds[name] = _nchw(np.pad(array, pad))
-        out = self.run({**feeds, **(extra or {})})
-        return np.ascontiguousarray(out[:, :, :height, :width].transpose(0, 2, 3, 1))
+        out = self.run({**feeds, **(extra or {})}, output)
+        rows, columns = -(-height // stride), -(-width // stride)
+        return np.ascontiguousarray(out[:, :, :rows, :columns].transpose(0, 2, 3, 1))
 
 
 def _nchw(batch: np.ndarray) -> np.ndarray:

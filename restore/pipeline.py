@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrink, to_uint8
-from restore.engine import DEVICES, OnnxModel, pad_to_multiple
+from restore.engine import DEVICES, OnnxModel
 from restore.hints import no_hints, resize_hints
 from restore.manifest import Manifest, ModelSpec, load_manifest
 from restore.palette import ColourCandidate, likeliest_colours, probabilities_at
@@ -274,17 +274,13 @@ class Restorer:
         self._check_hints([rgb], None if hints is None else [hints], "always")
         lightness = rgb_to_lightness(rgb)
         small = shrink(lightness, render_size or spec.render_size or DEFAULT_RENDER_SIZE)
-        feeds = {spec.image_input.name: _nchw(pad_to_multiple(small[..., None], spec.size_multiple))}
-        if spec.hints is not None:
-            padded = np.zeros((*feeds[spec.image_input.name].shape[2:], 3), np.float32)
-            padded[: small.shape[0], : small.shape[1]] = _hint_map(hints, small.shape)
-            feeds[spec.hints.name] = _nchw(padded)
-        logits = model.run({**feeds, **spec.temperature_feed()}, output=spec.distribution.output)[0]
+        maps = None if hints is None else {spec.hints.name: resize_hints(hints, *small.shape)}
         stride = spec.distribution.stride
+        logits = model.run_image(small[..., None], spec.temperature_feed(), maps, spec.distribution.output, stride)
         # the point in the render, then in the distribution's cells (pixel centres, as cv2.resize maps them)
         u = ((x + 0.5) * small.shape[1] / width) / stride - 0.5
         v = ((y + 0.5) * small.shape[0] / height) / stride - 0.5
-        cells = logits[:, : -(-small.shape[0] // stride), : -(-small.shape[1] // stride)]  # without the padding
+        cells = logits.transpose(2, 0, 1)  # Q x h x w
         return likeliest_colours(probabilities_at(cells, u, v), spec.distribution.bins, float(lightness[y, x]), k)
 
     def _check_hints(
@@ -320,10 +316,6 @@ class Restorer:
 
 def _hint_map(hints: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
     return no_hints(*size) if hints is None else resize_hints(hints, *size)
-
-
-def _nchw(image: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
 
 
 def _batchable(images: Sequence[np.ndarray]) -> bool:
