@@ -31,12 +31,14 @@ from restore.color import rgb_to_lab
 from restore.sequence import SequenceOptions
 from restore.video_io import Encoding, probe, read_frames
 
+STARTING = (b"ray::Worker.__init__", b"ray::Worker.ready")  # process titles of a worker not yet at work
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "cat")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster() -> str:
-    """A local Ray cluster of 2 CPUs for this module; `revive batch` in this process uses it. Its address."""
+    """A local Ray cluster of 2 CPUs for one test (a test that fails mid-job cannot leave workers holding the next
+    test's CPUs); `revive batch` in this process uses it. Its address."""
     ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
@@ -87,7 +89,7 @@ def _worker_tasks() -> Iterator[int]:
     for entry in Path("/proc").iterdir():
         try:
             title = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
-            if title.startswith(b"ray::Worker.") and not title.startswith(b"ray::Worker.__init__"):
+            if title.startswith(b"ray::Worker.") and not title.startswith(STARTING):
                 yield int(entry.name)
         except OSError:
             continue
@@ -140,10 +142,11 @@ def test_a_worker_killed_mid_job_is_restarted_and_nothing_is_lost(cluster, weigh
     assert main(["photo", str(album), "-o", str(tmp_path / "single"), *map(str, options)]) == 0
     out = tmp_path / "out"
     status: list[int] = []
-    job = threading.Thread(target=lambda: status.append(batch(album, "-o", out, *options)))
+    job = threading.Thread(target=lambda: status.append(batch(album, "-o", out, *options)), daemon=True)
     job.start()
     written_at_kill = kill_a_busy_worker(lambda: len(list(out.rglob("*.png"))))
     job.join(timeout=180)
+    assert not job.is_alive(), "the job did not end within 180 s of the kill"
     assert written_at_kill < 12, "the job ended before the kill"
     assert status == [0]
     summary = capsys.readouterr().err.splitlines()[-1]
@@ -271,11 +274,12 @@ def test_a_film_survives_a_killed_worker_and_a_killed_driver_byte_for_byte(clust
     assert batch(clip, "-o", tmp_path / "first.mp4", *options) == 0
     out = tmp_path / "second.mp4"
     status: list[int] = []
-    job = threading.Thread(target=lambda: status.append(batch(clip, "-o", out, *options)))
+    job = threading.Thread(target=lambda: status.append(batch(clip, "-o", out, *options)), daemon=True)
     job.start()
     work = tmp_path / "second.mp4.work"
     finished_at_kill = kill_a_busy_worker(lambda: len(list(work.glob("piece_*.bin"))))
     job.join(timeout=180)
+    assert not job.is_alive(), "the job did not end within 180 s of the kill"
     assert finished_at_kill < 12 and status == [0]
     assert capsys.readouterr().err.splitlines()[-1].endswith("; 1 worker restart")
     assert out.read_bytes() == (tmp_path / "first.mp4").read_bytes()

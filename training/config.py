@@ -90,7 +90,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # auto: bf16 autocast on CPU and on CUDA GPUs that support it; or fp32
+    precision: str = "auto"  # auto: bf16 autocast where the CPU or GPU computes bf16 natively, else fp32; or fp32
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
     workers: int = 2
     save_every: int = 250

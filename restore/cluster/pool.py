@@ -20,6 +20,7 @@ from restore.cluster.worker import Worker, WorkerInfo, WorkerSettings
 from restore.errors import ReviveError
 
 MAX_DEATHS = 3
+WAIT_SLICE = 1.0  # seconds: ray.wait returns this often, so that signals (Ctrl+C, a test's timeout) reach Python
 
 
 class WorkerDied(ReviveError):
@@ -66,7 +67,7 @@ class WorkerPool:
                     busy.add(number)
             if not running and not self._starting:
                 raise ReviveError(f"no worker could start: {self._error}")
-            (done,), _ = ray.wait([*running, *self._starting], num_returns=1)
+            done = self._first_done([*running, *self._starting])
             if done in self._starting:
                 self._started(done)
                 continue
@@ -92,6 +93,14 @@ class WorkerPool:
                 self._pids[number] = pid
                 self.restarts += 1
             yield position, result
+
+    def _first_done(self, refs: list[Any]) -> Any:
+        """The first of `refs` to finish, waited for in slices of WAIT_SLICE: Ray holds back an exception raised
+        by a signal handler (a test's timeout, say) until its wait returns, which without a timeout is never."""
+        while True:
+            done, _ = self._ray.wait(refs, num_returns=1, timeout=WAIT_SLICE)
+            if done:
+                return done[0]
 
     def _started(self, ready: Any) -> None:
         number = self._starting.pop(ready)
