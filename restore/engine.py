@@ -184,15 +184,25 @@ def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
     fallback = cpu_session()  # raises WeightsError first if the model itself is the problem
     if device == "cuda":
         raise DeviceError(f"--device cuda: CUDA could not start ({reason}); use --device auto or cpu")
-    log.warning("CUDA could not start (%s); running on CPU", reason)
+    # A machine without an NVIDIA driver runs on the CPU as expected (said with -v only); one with a driver
+    # whose CUDA fails is worth a warning.
+    log.log(logging.WARNING if nvidia_driver_present() else logging.INFO, "CUDA could not start (%s); running on CPU",
+            reason)  # fmt: skip
     return fallback
+
+
+def nvidia_driver_present() -> bool:
+    """Whether the NVIDIA driver's library (libcuda.so.1, there only with a driver on Linux) loads."""
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
 
 
 def _why_no_cuda() -> str:
     """Why ONNX Runtime quietly gave a CUDA session the CPU provider, as far as can be told cheaply."""
-    try:
-        ctypes.CDLL("libcuda.so.1")  # the driver's library, there only with an NVIDIA driver (Linux)
-    except OSError:
+    if not nvidia_driver_present():
         return "no NVIDIA driver: libcuda.so.1 not found"
     return "no usable CUDA device, or the CUDA 13 / cuDNN 9 libraries are missing"
 

@@ -15,8 +15,8 @@ from restore.atomic import atomic_path
 from restore.errors import ImageError, first_line
 
 DEFAULT_MAX_PIXELS = 100_000_000
-SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "TIFF", "BMP", "WEBP"})
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".bmp", ".webp"})
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "TIFF", "BMP", "WEBP", "GIF"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
 
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 _RGB_MODES = frozenset({"RGB", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"})
@@ -32,15 +32,24 @@ class LoadedImage:
     alpha: np.ndarray | None
     was_gray: bool  # the file had one colour channel (L, LA, 16-bit or float gray)
     mode: str  # Pillow's mode of the file, e.g. "RGB", "I;16", "CMYK"
+    animated_gif: bool = False  # a GIF of several frames, of which this is the first
+
+    @property
+    def note(self) -> str | None:
+        """A line worth telling the user about this file, if any (without the path)."""
+        if self.animated_gif:
+            return "an animated GIF: its first frame is restored; `revive video` takes it as a film"
+        return None
 
 
 def load_image(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Decode `path` (JPEG, PNG, TIFF, BMP, WebP), upright per EXIF, as 8-bit RGB plus optional alpha.
+    """Decode `path` (JPEG, PNG, TIFF, BMP, WebP, GIF), upright per EXIF, as 8-bit RGB plus optional alpha.
 
     The pixel count is checked from the header before anything is decoded. Files that cannot be
     decoded, and entries that are not regular files (a FIFO would block the read forever), raise ImageError;
     errors opening the file itself (missing, permission, a symlink loop) stay OSError. Files with several
-    frames (APNG, animated WebP, multi-page TIFF) give their first frame.
+    frames (APNG, animated WebP and GIF, multi-page TIFF) give their first frame (`animated_gif` says so for a
+    GIF, which is more often a film than a photo).
     """
     path = Path(path)
     # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; it changes nothing for files.
@@ -52,17 +61,17 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MA
             with im:
                 if im.format not in SUPPORTED_FORMATS:
                     supported = ", ".join(sorted(SUPPORTED_FORMATS - {"MPO"}))
-                    hint = "; an animated GIF is a video: restore it as one" if getattr(im, "is_animated", 0) else ""
-                    raise ImageError(path, f"{im.format} files are not supported (use {supported}){hint}")
+                    raise ImageError(path, f"{im.format} files are not supported (use {supported})")
                 _check_pixels(path, im.size, max_pixels)
                 mode = im.mode
+                animated_gif = im.format == "GIF" and getattr(im, "n_frames", 1) > 1
                 ImageOps.exif_transpose(im, in_place=True)
                 rgb, alpha = _to_arrays(im)
         except ImageError:
             raise
         except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
             raise ImageError(path, _decode_reason(exc, fh)) from None
-    return LoadedImage(rgb=rgb, alpha=alpha, was_gray=mode in _GRAY_MODES, mode=mode)
+    return LoadedImage(rgb=rgb, alpha=alpha, was_gray=mode in _GRAY_MODES, mode=mode, animated_gif=animated_gif)
 
 
 def save_png_atomic(

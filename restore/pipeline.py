@@ -154,10 +154,7 @@ class Restorer:
                 raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
         _check_colorize_mode(colorize)
         given = self._check_hints(images, hints, colorize)
-        wants_colour = [
-            colorize == "always" or (colorize == "auto" and (hint is not None or is_grayscale(rgb)))
-            for rgb, hint in zip(images, given, strict=True)
-        ]
+        wants_colour = [colourizes(rgb, colorize, hint) for rgb, hint in zip(images, given, strict=True)]
         out = self.restore_images(images, tile=tile, strength=strength) if restore else [rgb.copy() for rgb in images]
         picked = [i for i, wanted in enumerate(wants_colour) if wanted]
         coloured = self.colorize_images(
@@ -312,6 +309,12 @@ class Restorer:
                 self._warned_no_temperature = True
             return {}
         return spec.temperature_feed(temperature)
+
+
+def colourizes(rgb: np.ndarray, colorize: str, hints: np.ndarray | None = None) -> bool:
+    """Whether process(rgb, colorize=colorize, hints=hints) colourizes: "always"; "auto" for black-and-white or
+    toned photos (color.is_grayscale) and photos given hints; never for "never"."""
+    return colorize == "always" or (colorize == "auto" and (hints is not None or is_grayscale(rgb)))
 
 
 def _hint_map(hints: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:

@@ -67,10 +67,11 @@ RECORD_NAME = "job.json"
 
 @dataclass(frozen=True)
 class VideoReport:
-    """What process_video made: how many frames it wrote, and whether it colourized them."""
+    """What process_video made: how many frames it wrote, whether it colourized them and copied sound."""
 
     frames: int
     colourized: bool
+    sound: bool
 
 
 def process_video(
@@ -137,7 +138,7 @@ def process_video(
                 work.remove()  # nothing worth resuming: a bad input, or no finished segment
             raise
         work.remove()
-    return VideoReport(sink.written, colorize == "always")
+    return VideoReport(sink.written, colorize == "always", info.sound)
 
 
 class _Segments:

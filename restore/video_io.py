@@ -47,6 +47,7 @@ class VideoInfo:
     frames: int  # frame count from the container, 0 when it does not say
     duration: float | None  # seconds
     start_pts: int = 0  # the first frame's pts
+    sound: bool = False  # it has an audio stream (the output gets it, copied)
 
     @property
     def expected_frames(self) -> int | None:
@@ -84,7 +85,10 @@ def probe(path: Path) -> VideoInfo:
         else:
             duration = container.duration / av.time_base if container.duration else None
         start = first.pts if first.pts is not None else 0
-        return VideoInfo(width, height, turns, stream.time_base, stream.average_rate, stream.frames, duration, start)
+        sound = bool(container.streams.audio)
+        return VideoInfo(
+            width, height, turns, stream.time_base, stream.average_rate, stream.frames, duration, start, sound
+        )
 
 
 def read_frames(path: Path, info: VideoInfo, first: int = 0) -> Iterator[Frame]:

@@ -9,6 +9,7 @@ are aged out by gradio's delete_cache on the same schedule.
 from __future__ import annotations
 
 import contextvars
+import functools
 import shutil
 import tempfile
 import time
@@ -128,6 +129,8 @@ class Jobs:
             f"**Done in {seconds:.2f} s** on {self.device_name()}: {width}x{height} px, "
             f"{'restored' if options.restore else 'not restored'}, {colour}."
         )
+        if image.note:
+            summary += f" Note: {image.note}."
         return previews, str(out), summary
 
     def read_photo(self, photo: str | dict[str, Any] | None) -> tuple[str, LoadedImage]:
@@ -137,6 +140,26 @@ class Jobs:
             raise refuse("Upload a photo first (drop it on the box, paste it, or click to browse).")
         with user_errors():
             return path, load_image(path, max_pixels=self.settings.max_pixels)
+
+    def check_upload(self, kind: str, upload: str | dict[str, Any] | list[Any] | None) -> None:
+        """Say at once, as a one-line error, when a just-picked photo or video cannot be used, and warn of
+        unreadable photos in a batch (which Restore all will skip), instead of only after the button."""
+        if kind == "photo" and _uploaded_path(upload):
+            self.read_photo(upload)
+        elif kind == "video":
+            video = _uploaded_path(upload.get("video") if isinstance(upload, dict) and "video" in upload else upload)
+            if video:
+                from restore.video_io import probe  # PyAV loads with the first video
+
+                with user_errors():
+                    probe(Path(video))
+        elif kind == "batch":
+            for path in filter(None, map(_uploaded_path, upload or [])):
+                try:
+                    with user_errors():
+                        load_image(path, max_pixels=self.settings.max_pixels)
+                except gr.Error as exc:
+                    gr.Warning(f"{exc.message} (Restore all skips it)")
 
     def hint_map(
         self, hints: str | None, hints_file: str | dict[str, Any] | None, height: int, width: int
@@ -227,7 +250,7 @@ class Jobs:
         fps: str | None = SAME_RATE,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[str, str, str]:
-        """Restore a video (sound kept): the H.264 mp4 for the player, the same file to download, a summary.
+        """Restore a video (its sound copied): the H.264 mp4 for the player, the same file to download, a summary.
 
         `fps`: SAME_RATE (or empty) keeps the frames; else a new frame rate, as `revive video --fps` takes it.
         """
@@ -248,7 +271,7 @@ class Jobs:
         summary = (
             f"**Done in {time.perf_counter() - start:.1f} s** on {self.device_name()}: {frames}, "
             f"{'restored' if options.restore else 'not restored'}, "
-            f"{'colourized' if report.colourized else 'colours kept'}, sound kept."
+            f"{'colourized' if report.colourized else 'colours kept'}, {'sound kept' if report.sound else 'no sound'}."
         )
         return str(out), str(out), summary
 
@@ -413,6 +436,11 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
         video.button.click(
             jobs.video, video.inputs, video.outputs, api_name="restore_video", show_progress_on=video.outputs[0], **run
         )
+        for tab, kind in ((photo, "photo"), (batch, "batch"), (video, "video")):
+            tab.inputs[0].change(
+                functools.partial(jobs.check_upload, kind), tab.inputs[0], None, preprocess=False,
+                api_visibility="private", concurrency_limit=None,
+            )  # fmt: skip
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     return demo
 
@@ -460,7 +488,13 @@ def launch(demo: gr.Blocks, settings: WebSettings) -> None:
         footer_links=["api", "settings"],
         ssr_mode=False,
         mcp_server=False,
+        quiet=True,  # gradio's lines would suggest launch(share=True); the app's own --share is said below
+        prevent_thread_lock=True,
     )
+    where = f"{demo.local_url} and {demo.share_url} (public)" if demo.share_url else demo.local_url
+    print(f"revive: the web UI is on {where}; Ctrl+C stops it" + ("" if demo.share_url else
+          ", --share gives it a public link"), flush=True)  # fmt: skip
+    demo.block_thread()
 
 
 def frame_rate(text: str | None) -> FrameRate | None:

@@ -115,6 +115,11 @@ def palette_alpha(path: Path) -> Path:
     return path
 
 
+def static_gif(path: Path) -> Path:
+    Image.fromarray(PHOTO).convert("P").save(path)
+    return path
+
+
 def animated_gif(path: Path) -> Path:
     frames = [Image.fromarray(np.roll(PHOTO, 8 * i, axis=1)).convert("P") for i in range(3)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)

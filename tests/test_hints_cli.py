@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -51,7 +52,8 @@ def test_hints_move_the_region_toward_their_colour_and_the_automatic_result_is_u
     expected = Restorer(hinted_weights_dir, device="cpu").process(gray_ramp(), restore=False)
     assert np.array_equal(np.asarray(Image.open(automatic)), expected)
     result = revive("photo", photo, "-o", tmp_path / "hinted", "--hints", points, *common)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"revive: \S+ramp\.png: not restored, colourized, 100x70 px, [\d.]+ s\n", result.stderr)
     assert distance_to_blue(tmp_path / "hinted" / "ramp.png") < distance_to_blue(automatic) / 3
     for hints, out in ((painted, "painted"), (tmp_path / "none.json", "none")):
         assert main(["photo", str(photo), "-o", str(tmp_path / out), "--hints", str(hints), *map(str, common)]) == 0

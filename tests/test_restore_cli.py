@@ -126,6 +126,18 @@ def test_device_auto_without_cuda_falls_back_in_one_line(weights_dir, tmp_path):
     assert all(line.startswith("revive: ") for line in result.stderr.splitlines()), result.stderr
 
 
+def test_device_auto_on_a_machine_without_an_nvidia_driver_says_nothing_of_cuda(weights_dir, tmp_path):
+    from restore.engine import nvidia_driver_present
+
+    if nvidia_driver_present():
+        pytest.skip("this machine has an NVIDIA driver: a CUDA failure here is worth its warning")
+    photo = tmp_path / "a.png"
+    Image.fromarray(data.camera()[::8, ::8]).save(photo)
+    result = revive("photo", photo, "-o", tmp_path / "out", "--weights", weights_dir, "--device", "auto")
+    assert result.returncode == 0, result.stderr
+    assert "CUDA" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
 def test_device_cuda_without_cuda_is_a_one_line_error(weights_dir, tmp_path):
     if _cuda_starts(weights_dir):
         pytest.skip("CUDA works on this machine")

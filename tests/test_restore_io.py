@@ -218,9 +218,20 @@ def test_truncated_files_raise_image_error(tmp_path, suffix):
 
 
 def test_unsupported_format_is_named(tmp_path):
-    Image.fromarray(PHOTO).save(tmp_path / "a.gif")
-    with pytest.raises(ImageError, match="GIF files are not supported"):
-        load_image(tmp_path / "a.gif")
+    Image.fromarray(PHOTO).save(tmp_path / "a.pcx")
+    with pytest.raises(ImageError, match="PCX files are not supported"):
+        load_image(tmp_path / "a.pcx")
+
+
+def test_gif_gives_its_first_frame_and_an_animated_one_says_so(tmp_path):
+    Image.fromarray(PHOTO).convert("P").save(tmp_path / "still.gif")
+    still = load_image(tmp_path / "still.gif")
+    assert still.rgb.shape == PHOTO.shape and not still.animated_gif and still.note is None
+    frames = [Image.fromarray(np.roll(PHOTO, 16 * i, axis=1)).convert("P") for i in range(3)]
+    frames[0].save(tmp_path / "film.gif", save_all=True, append_images=frames[1:], duration=100)
+    film = load_image(tmp_path / "film.gif")
+    assert film.animated_gif and "revive video" in film.note
+    assert np.abs(film.rgb.astype(int) - np.asarray(frames[0].convert("RGB"), int)).max() == 0
 
 
 def test_missing_file_is_an_os_error(tmp_path):

@@ -52,13 +52,15 @@ SEED = 1926  # the kill points are random, and the same on every run
 class Case:
     """One input of the corpus: its file name, how it is made, and what Revive must do with it. `refused`: the
     reason in its one-line error (`revive: error: PATH: REASON` on the command line, `NAME: REASON` in the web
-    UI). Otherwise it is written: `size` (width, height), with an alpha channel if `alpha`."""
+    UI). Otherwise it is written: `size` (width, height), with an alpha channel if `alpha`, and `note`, if any, is
+    told in one line (`revive: PATH: NOTE`; in the web UI's summary)."""
 
     name: str
     make: Callable[[Path], Path]
     refused: str | None = None
     size: tuple[int, int] | None = None
     alpha: bool = False
+    note: str | None = None
 
 
 PHOTOS = {
@@ -67,10 +69,12 @@ PHOTOS = {
     "truncated-png": Case("cut-png.png", corpus.truncated_png, refused="the file may be truncated or corrupt"),
     "text-named-jpg": Case("letter.jpg", corpus.text_file, refused="not an image, or a format that cannot be read"),
     "decompression-bomb": Case("bomb.png", corpus.bomb, refused="30000x30000 = 900 MP, over the "),
+    "static-gif": Case("still.gif", corpus.static_gif, size=(64, 64)),
     "animated-gif": Case(
         "animated.gif",
         corpus.animated_gif,
-        refused="GIF files are not supported (use BMP, JPEG, PNG, TIFF, WEBP); an animated GIF is a video",
+        size=(64, 64),
+        note="an animated GIF: its first frame is restored; `revive video` takes it as a film",
     ),
     "1x1": Case("dot.png", corpus.one_by_one, size=(1, 1)),
     "1xN": Case("sliver.png", corpus.one_by_n, size=(1, 37)),
@@ -153,6 +157,8 @@ def test_photo_cli(cli_batch, corpus_dir, case):
         assert not output.exists()
         return
     assert lines == []
+    notes = [line for line in result.stderr.splitlines() if line.startswith(f"revive: {source}: ")]
+    assert notes == ([f"revive: {source}: {case.note}"] if case.note else [])
     pixels = check_png(output, case.size, case.alpha)
     if case.name == "turned.jpg":  # upright: the stored left half (light) is on top
         assert pixels[:20].mean() > pixels[28:].mean() + 50
@@ -212,7 +218,7 @@ def test_photo_web(client, corpus_dir, case):
         return
     _, png, summary = client.predict(upload, api_name="/restore_photo")
     check_png(Path(png), case.size, case.alpha)
-    assert summary.startswith("**Done in")
+    assert summary.startswith("**Done in") and (f"Note: {case.note}." in summary if case.note else "Note" not in summary)
 
 
 @pytest.mark.parametrize("case", VIDEOS.values(), ids=VIDEOS.keys())

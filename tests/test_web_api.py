@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -28,6 +29,15 @@ def server(weights_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(server):
     return Client(server.url, verbose=False, download_files=str(server.tmpdir / "downloads"))
+
+
+def test_the_server_says_where_it_is_in_its_own_words(server):
+    line = f"revive: the web UI is on {server.url}; Ctrl+C stops it, --share gives it a public link"
+    deadline = time.monotonic() + 20  # it answers a moment before it prints the line
+    while line not in (log := (server.tmpdir / "server.log").read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert line in log, log
+    assert "share=True" not in log and "launch()" not in log  # gradio's advice to programmers
 
 
 def test_named_endpoints_are_listed(client):
@@ -142,10 +152,14 @@ def test_video_returns_an_mp4_with_every_frame_and_the_sound(client, tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", pan_frames(8), fps=8)
     video, download, summary = client.predict(handle_file(str(clip)), api_name="/restore_video")
     assert Path(video).name == Path(download).name == "clip-revived.mp4"
-    assert "8 frames" in summary
+    assert "8 frames" in summary and summary.endswith(", sound kept.")
     frames, _, audio, _ = read_clip(Path(video))
     assert len(frames) == 8 and frames[0].shape == (64, 96, 3)
     assert audio  # the sound track was kept
+
+    silent = write_clip(tmp_path / "silent.mp4", pan_frames(4), fps=8, audio=False)
+    summary = client.predict(handle_file(str(silent)), api_name="/restore_video")[2]
+    assert "4 frames" in summary and summary.endswith(", no sound.")
 
 
 def test_video_frame_rate_adds_in_between_frames_and_bad_rates_are_refused(client, tmp_path):

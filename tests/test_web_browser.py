@@ -89,12 +89,28 @@ def test_a_bad_upload_shows_an_error_and_the_page_keeps_working(page, tmp_path):
     bad = tmp_path / "scan.png"
     bad.write_text("this is not an image")
     page.locator("#photo-input input[type=file]").set_input_files(str(bad))
+    toast = page.locator(".toast-body", has_text="scan.png: not an image")
+    toast.wait_for(timeout=RESULT_TIMEOUT_MS)  # said when picked, before Restore is pressed
+    page.locator(".toast-body").first.wait_for(state="detached", timeout=RESULT_TIMEOUT_MS)  # gradio's toasts fade
     page.click("#photo-run")
-    page.locator(".toast-body", has_text="scan.png: not an image").wait_for(timeout=RESULT_TIMEOUT_MS)
+    toast.wait_for(timeout=RESULT_TIMEOUT_MS)  # and again for Restore
     assert "Traceback" not in page.content()
     page.locator("#photo-input input[type=file]").set_input_files(str(make_photo(tmp_path / "good.png")))
     page.click("#photo-run")
     page.locator("#photo-summary", has_text="Done in").wait_for(timeout=RESULT_TIMEOUT_MS)
+
+
+def test_bad_files_in_a_batch_or_video_upload_are_named_when_picked(page, tmp_path):
+    bad, good = tmp_path / "letter.jpg", make_photo(tmp_path / "good.png")
+    bad.write_text("this is not an image")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-input input[type=file]").set_input_files([str(good), str(bad)])
+    page.locator(".toast-body", has_text="letter.jpg: not an image").wait_for(timeout=RESULT_TIMEOUT_MS)
+    expect(page.locator(".toast-body", has_text="good.png")).to_have_count(0)
+    page.get_by_role("tab", name="Video").click()
+    (tmp_path / "reel.mp4").write_text("this is not a film")
+    page.locator("#video-input input[type=file]").set_input_files(str(tmp_path / "reel.mp4"))
+    page.locator(".toast-body", has_text="reel.mp4:").wait_for(timeout=RESULT_TIMEOUT_MS)
 
 
 def test_an_upload_over_the_size_limit_is_refused_in_the_page(page, tmp_path):
