@@ -80,13 +80,14 @@ def ort_latency(weights: str, task: str, height: int, width: int, mode: str, rep
 def torch_generator(weights: str, task: str) -> Any:
     """The export graph (generator + clamp or colour decoding) of `task` rebuilt in PyTorch from the ONNX file's
     initializers and the manifest's training config, in eval mode."""
+    from restore.manifest import read_manifest_json
     from training.checkpoint import load_generator_weights
     from training.colorbins import ab_bin_centers
     from training.config import from_dict
     from training.export import graph_for
     from training.tasks import Task
 
-    entry = json.loads((Path(weights) / "manifest.json").read_text())["models"][task]
+    entry = read_manifest_json(weights)["models"][task]
     config = from_dict(entry["training"]["config"])
     bins = task == "colorize" and config.color.head == "bins"
     generator = Task(config, np.ones(len(ab_bin_centers()), np.float32) if bins else None).build_generator()

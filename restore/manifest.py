@@ -20,10 +20,13 @@ SUPPORTED_FORMAT = 1
 DEVICE_VARIANTS = {"cpu": "cpu-int8", "cuda": "cuda-fp16"}
 CPU_VARIANT, CUDA_VARIANT = DEVICE_VARIANTS["cpu"], DEVICE_VARIANTS["cuda"]
 HINT_CHANNELS = "ab+mask"  # the colour-hints input: a*, b* in Lab units where the mask (third channel) is 1
-# What the engine feeds and expects per task: (input channels, input range, output channels).
+# What the engine feeds and expects per task: (input channels, input range, output channels, output layout).
+# "correct" is restore's global colour correction: the restored photo at a fixed size in, the (N, 3, 4) matrix
+# [A | b] of its colour transform rgb -> rgb + A rgb + b out.
 _TASK_CONTRACT = {
-    "restore": ("RGB", (0.0, 1.0), "RGB"),
-    "colorize": ("L", (0.0, 100.0), "ab"),
+    "restore": ("RGB", (0.0, 1.0), "RGB", "NCHW"),
+    "colorize": ("L", (0.0, 100.0), "ab", "NCHW"),
+    "correct": ("RGB", (0.0, 1.0), "affine", "N34"),
 }
 
 
@@ -158,6 +161,22 @@ def load_manifest(weights_dir: str | os.PathLike[str]) -> Manifest:
     return Manifest(path=path, models=models)
 
 
+def read_manifest_json(weights_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """`weights_dir`/manifest.json as plain JSON, for the tools that write it (an empty manifest if there is none
+    yet); the engine reads it with load_manifest."""
+    path = Path(weights_dir) / MANIFEST_NAME
+    if not path.exists():
+        return {"format": SUPPORTED_FORMAT, "models": {}}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_manifest_json(weights_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> None:
+    """Write `weights_dir`/manifest.json atomically: a reader sees the old manifest or the whole new one."""
+    from restore.atomic import write_json_atomic
+
+    write_json_atomic(manifest, Path(weights_dir) / MANIFEST_NAME)
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -180,12 +199,16 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
     if len(images) != 1 or len(outputs) != 1:
         raise ValueError("needs exactly one image input (one with a layout) and one output")
     image, output = images[0], outputs[0]
-    for spec in (image, output):
-        if spec.layout != "NCHW":
-            raise ValueError(f"tensor '{spec.name}' has layout {spec.layout}; only NCHW is supported")
-    in_channels, in_range, out_channels = _TASK_CONTRACT[task]
+    if task not in _TASK_CONTRACT:
+        raise ValueError(f"unknown task '{task}' (known: {', '.join(_TASK_CONTRACT)})")
+    in_channels, in_range, out_channels, out_layout = _TASK_CONTRACT[task]
+    for spec, layout in ((image, "NCHW"), (output, out_layout)):
+        if spec.layout != layout:
+            raise ValueError(f"tensor '{spec.name}' has layout {spec.layout}; '{task}' needs {layout}")
     if image.channels != in_channels or output.channels != out_channels:
         raise ValueError(f"'{task}' must map {in_channels} to {out_channels}")
+    if task == "correct" and (image.shape is None or len(image.shape) != 2):
+        raise ValueError(f"input '{image.name}' of 'correct' needs its shape: [height, width]")
     if image.range is not None and image.range != in_range:
         raise ValueError(f"input '{image.name}' range must be {list(in_range)}")
     temperature = inputs.get("temperature")

@@ -179,7 +179,7 @@ class Restorer:
     ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile."""
         _check_strength(strength)
-        restored = self._run_restore(images, tile)
+        restored = self._correct(self._run_restore(images, tile))
         if strength == 1.0:
             return restored
         return [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
@@ -204,6 +204,26 @@ class Restorer:
             )
             for rgb in images
         ]
+
+    def _correct(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Restored photos through the manifest's global colour correction ("correct"), when it has one: the
+        transform is predicted once from the whole photo at the model's input size and applied to every pixel,
+        so tiled and untiled runs stay equal."""
+        corrections = self.colour_corrections(images)
+        if corrections is None:
+            return images
+        return [apply_colour_transform(rgb, matrix) for rgb, matrix in zip(images, corrections, strict=True)]
+
+    def colour_corrections(self, restored: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+        """The global colour correction's 3 x 4 matrix [A | b] for each restored uint8 photo (see
+        apply_colour_transform); None when the manifest has no "correct" model."""
+        if not restored or "correct" not in self.manifest.models:
+            return None
+        model = self.model("correct")
+        height, width = model.spec.image_input.shape
+        small = np.stack([cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA) for rgb in restored])
+        feed = np.ascontiguousarray(small.transpose(0, 3, 1, 2), dtype=np.float32) * np.float32(1 / 255)
+        return list(model.run({model.spec.image_input.name: feed}))
 
     def colorize_image(
         self, rgb: np.ndarray, *, render_size: int | None = None, temperature: float | None = None
@@ -315,6 +335,14 @@ def colourizes(rgb: np.ndarray, colorize: str, hints: np.ndarray | None = None) 
     """Whether process(rgb, colorize=colorize, hints=hints) colourizes: "always"; "auto" for black-and-white or
     toned photos (color.is_grayscale) and photos given hints; never for "never"."""
     return colorize == "always" or (colorize == "auto" and (hints is not None or is_grayscale(rgb)))
+
+
+def apply_colour_transform(rgb: np.ndarray, correction: np.ndarray) -> np.ndarray:
+    """rgb + A rgb + b on [0, 1] values, for uint8 RGB and the 3 x 4 matrix [A | b]; uint8 again."""
+    pixels = rgb.reshape(-1, 3).astype(np.float32) * np.float32(1 / 255)
+    matrix = correction[:, :3].astype(np.float32) + np.eye(3, dtype=np.float32)
+    corrected = pixels @ matrix.T + correction[:, 3].astype(np.float32)
+    return to_uint8(corrected.reshape(rgb.shape))
 
 
 def _hint_map(hints: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:

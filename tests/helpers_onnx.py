@@ -155,11 +155,44 @@ def build_hinted_colorize_model(path: Path) -> None:
     _save(graph, path)
 
 
+CORRECT_SIZE = 32  # the tiny colour-correction model's input side
+
+
+def build_correct_model(path: Path) -> None:
+    """A "correct" model: grey-world white balance. From the photo at CORRECT_SIZE x CORRECT_SIZE, the (N, 3, 4)
+    transform [0 | mean - channel means] that moves each channel's mean to the mean of all three."""
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["means4"], axes=[2, 3], keepdims=0),  # (N, 3)
+        helper.make_node("Unsqueeze", ["means4", "last"], ["means"]),  # (N, 3, 1)
+        helper.make_node("ReduceMean", ["means"], ["gray"], axes=[1], keepdims=1),  # (N, 1, 1)
+        helper.make_node("Sub", ["gray", "means"], ["offset"]),
+        helper.make_node("Mul", ["means", "zeros"], ["matrix"]),  # (N, 3, 3) of zeros
+        helper.make_node("Concat", ["matrix", "offset"], ["correction"], axis=2),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "grey_world",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, CORRECT_SIZE, CORRECT_SIZE])],
+        [helper.make_tensor_value_info("correction", TensorProto.FLOAT, ["N", 3, 4])],
+        [
+            numpy_helper.from_array(np.array([2], np.int64), "last"),
+            _init("zeros", np.zeros((1, 1, 3))),
+        ],
+    )
+    _save(graph, path)
+
+
 def write_weights(
-    folder: Path, *, restore: bool = True, colorize: bool = True, temperature: bool = True, hints: bool = False
+    folder: Path,
+    *,
+    restore: bool = True,
+    colorize: bool = True,
+    temperature: bool = True,
+    hints: bool = False,
+    correct: bool = False,
 ) -> Path:
     """Build the requested models into `folder` with a manifest.json (correct sha256s); return `folder`.
-    hints: the hinted colorize model (which has a temperature input)."""
+    hints: the hinted colorize model (which has a temperature input); correct: the grey-world "correct" model."""
     folder.mkdir(parents=True, exist_ok=True)
     models = {}
     if restore:
@@ -198,6 +231,22 @@ def write_weights(
             **distribution,
             "training": {},
             "metrics": {},
+        }
+    if correct:
+        build_correct_model(folder / "restore_global.onnx")
+        models["correct"] = {
+            "file": "restore_global.onnx",
+            "sha256": _sha256(folder / "restore_global.onnx"),
+            "task": "correct",
+            "inputs": {
+                "image": {
+                    "layout": "NCHW",
+                    "channels": "RGB",
+                    "range": [0.0, 1.0],
+                    "shape": [CORRECT_SIZE, CORRECT_SIZE],
+                }
+            },
+            "outputs": {"correction": {"layout": "N34", "channels": "affine"}},
         }
     manifest = {"format": 1, "models": models}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

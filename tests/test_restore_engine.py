@@ -85,7 +85,10 @@ def test_missing_manifest_model_and_file_are_clear_errors(own_weights, tmp_path)
     [
         (lambda m: m.update(format=2), "unsupported manifest format"),
         (lambda m: m["models"]["restore"].pop("sha256"), "missing key 'sha256'"),
-        (lambda m: m["models"]["restore"]["inputs"]["image"].update(layout="NHWC"), "only NCHW"),
+        (
+            lambda m: m["models"]["restore"]["inputs"]["image"].update(layout="NHWC"),
+            "has layout NHWC; 'restore' needs NCHW",
+        ),
         (lambda m: m["models"]["restore"]["inputs"]["image"].update(range=[0, 255]), r"range must be \[0.0, 1.0\]"),
         (lambda m: m["models"]["colorize"]["inputs"]["temperature"].pop("default"), "needs a default"),
     ],

@@ -19,18 +19,19 @@ EXAMPLES = """examples:
   torchrun --nproc_per_node 4 -m training.cli fit --task restore --data photos/ --out runs/restore
   revive-train eval --task restore --weights weights/restore.onnx --data val/
   revive-train export --checkpoint runs/restore/last.pt --out weights/
+  revive-train fit-correction --data photos/ --holdout held_out/ --weights weights/ --run runs/correct \\
+      --export weights/
 """
 
 
 def shipped_structure(model: Path) -> dict:
     """The generator and colour-head settings recorded in the manifest beside an exported model, so that
     `--init-from weights/x.onnx` builds a network of the same shape ({} for checkpoints or unknown files)."""
-    import json
+    from restore.manifest import MANIFEST_NAME, read_manifest_json
 
-    manifest = model.parent / "manifest.json"
-    if model.suffix != ".onnx" or not manifest.exists():
+    if model.suffix != ".onnx" or not (model.parent / MANIFEST_NAME).exists():
         return {}
-    for entry in json.loads(manifest.read_text()).get("models", {}).values():
+    for entry in read_manifest_json(model.parent).get("models", {}).values():
         if entry.get("file") == model.name and "config" in entry.get("training", {}):
             config = entry["training"]["config"]
             return {key: config[key] for key in ("generator", "color") if key in config}
@@ -195,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--task", choices=("restore", "colorize"), required=True)
     evaluate.add_argument("--weights", required=True, help="ONNX model file")
     evaluate.add_argument("--data", required=True)
-    evaluate.add_argument("--preset", default="eval")
+    evaluate.add_argument(
+        "--preset", default="eval", help="restore: the degradation preset, or none for undamaged photos (default eval)"
+    )
     evaluate.add_argument("--limit", type=int, default=0, help="only the first N images")
     evaluate.add_argument(
         "--temperature", type=float, help="colorize: annealed-mean temperature (default: the model's own)"
@@ -243,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="colorize: share of the class rebalancing that the decoding undoes, 0-1 (default: training's)",
     )
     export.set_defaults(handler=_export)
+
+    from training import global_fit
+
+    correction = commands.add_parser(
+        "fit-correction", help="train restore's global colour correction behind a restore model, and export it"
+    )
+    global_fit.add_arguments(correction)
+    correction.set_defaults(handler=global_fit.run)
     return parser
 
 

@@ -25,6 +25,7 @@ from training.data import list_images, read_rgb, restore_target, to_gray
 from training.degradations import PRESETS, degrade, seed_for
 from training.metrics import colorfulness, psnr, ssim
 
+SOUND = "none"  # the restore eval's preset for undamaged photos
 HINT_PATCH = 5  # px: the side of each simulated user hint (Zhang et al. 2017 sample 1-9 px patches)
 
 
@@ -44,7 +45,10 @@ def evaluate_restore(restorer: Any, images: list[Path], preset: str, strength: f
     rows = []
     for path in tqdm(images, desc="restore eval", leave=False):
         clean = read_rgb(path)
-        degraded = degrade(clean, PRESETS[preset], np.random.default_rng(seed_for(path.name)))
+        if preset == SOUND:  # the photo as it is: what restoring does to a photo in good condition
+            degraded = clean
+        else:
+            degraded = degrade(clean, PRESETS[preset], np.random.default_rng(seed_for(path.name)))
         clean = restore_target(clean, degraded)
         outputs = {
             "model": restorer.process(degraded, restore=True, colorize="never", strength=strength),

@@ -7,7 +7,6 @@ only pads, runs and merges.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from restore.atomic import atomic_path, write_json_atomic
-from restore.manifest import sha256_file
+from restore.atomic import atomic_path
+from restore.manifest import read_manifest_json, sha256_file, write_manifest_json
 from training import checkpoint
 from training.config import TrainConfig, from_dict
 from training.tasks import AB_SCALE, ColorizeNet, RestoreNet, Task
@@ -270,12 +269,49 @@ def export(
         **complexity(generator, task),
     }
     entry = manifest_entry(task, file, sha256_file(out_dir / file), config, generator, training, temperature)
-    manifest_path = out_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format": 1, "models": {}}
+    manifest = read_manifest_json(out_dir)
     previous = manifest["models"].get(task, {})
     entry["metrics"] = previous.get("metrics", {}) if previous.get("sha256") == entry["sha256"] else {}
     if previous.get("sha256") != entry["sha256"]:
         previous.pop("variants", None)  # made from the old model (e.g. its cpu-int8): re-make them
     manifest["models"][task] = {**previous, **entry}
-    write_json_atomic(manifest, manifest_path)
+    write_manifest_json(out_dir, manifest)
+    return entry
+
+
+def export_correction(
+    model: nn.Module, out_dir: Path, summary: dict[str, Any], file: str = "restore_global.onnx"
+) -> dict[str, Any]:
+    """Export a training.global_correction.GlobalCorrection to `out_dir`/`file` (SIZE x SIZE RGB in, the (N, 3, 4)
+    colour transform out; dynamic batch), check ONNX Runtime against PyTorch (< PARITY_TOLERANCE), and record it
+    as the manifest's "correct" model (restore.pipeline applies it after restoring)."""
+    import onnxruntime as ort
+
+    from training.global_correction import SIZE
+
+    model = model.eval()
+    example = torch.rand(2, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / file) as tmp:
+        torch.onnx.export(
+            model, (example,), str(tmp), input_names=["image"], output_names=["correction"],
+            dynamic_axes={"image": {0: "batch"}, "correction": {0: "batch"}}, opset_version=17, dynamo=False,
+        )  # fmt: skip
+        with torch.no_grad():
+            expected = model(example).numpy()
+        got = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"]).run(None, {"image": example.numpy()})
+        error = float(np.abs(got[0] - expected).max())
+        if error >= PARITY_TOLERANCE:
+            raise RuntimeError(f"ONNX Runtime differs from PyTorch by {error:.2e} (limit {PARITY_TOLERANCE:.0e})")
+    entry = {
+        "file": file,
+        "sha256": sha256_file(out_dir / file),
+        "task": "correct",
+        "inputs": {"image": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0], "shape": [SIZE, SIZE]}},
+        "outputs": {"correction": {"layout": "N34", "channels": "affine"}},
+        "training": {"parity_max_abs_error": error, **summary},
+    }
+    manifest = read_manifest_json(out_dir)
+    manifest["models"]["correct"] = entry
+    write_manifest_json(out_dir, manifest)
     return entry

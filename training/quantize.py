@@ -17,7 +17,6 @@ engine runs them on the CPU.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +33,7 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from restore.manifest import CPU_VARIANT
+from restore.manifest import CPU_VARIANT, read_manifest_json
 from training.config import resolve
 from training.data import list_images, make_pair, random_crop, read_rgb
 from training.degradations import PRESETS
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", choices=sorted(METHODS), default="minmax", help="activation range calibration")
     parser.add_argument("--conv-only", action="store_true", help="quantize convolutions only (else every op ORT can)")
     args = parse_variant_args(parser, argv)
-    manifest = json.loads((args.weights / "manifest.json").read_text())
+    manifest = read_manifest_json(args.weights)
     photos = list_images(args.calibration)
     record = {}
     for task in args.tasks:

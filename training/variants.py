@@ -14,7 +14,7 @@ from pathlib import Path
 import onnx
 
 from restore.atomic import write_json_atomic
-from restore.manifest import MANIFEST_NAME, sha256_file
+from restore.manifest import read_manifest_json, sha256_file, write_manifest_json
 
 TASKS = ("restore", "colorize")
 
@@ -70,11 +70,10 @@ def register_variant(weights: Path, task: str, name: str, file: Path) -> None:
     paths are relative to its folder)."""
     if not file.resolve().is_relative_to(weights.resolve()):
         raise ValueError(f"{file}: a variant must be inside the weights folder {weights}")
-    path = weights / MANIFEST_NAME
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest = read_manifest_json(weights)
     relative = file.resolve().relative_to(weights.resolve()).as_posix()
     manifest["models"][task].setdefault("variants", {})[name] = {"file": relative, "sha256": sha256_file(file)}
-    write_json_atomic(manifest, path)
+    write_manifest_json(weights, manifest)
 
 
 def update_records(path: Path, records: dict[str, dict]) -> None:

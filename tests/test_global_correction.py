@@ -1,0 +1,81 @@
+"""restore's global colour correction: the manifest's "correct" model, run once per photo by the Restorer and
+applied to every pixel (tiling cannot change it); the trainable network and its ONNX export."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from helpers_onnx import CORRECT_SIZE, write_weights
+from skimage import data
+
+from restore.manifest import load_manifest
+from restore.pipeline import Restorer, apply_colour_transform
+
+
+@pytest.fixture(scope="module")
+def corrected_weights(tmp_path_factory):
+    return write_weights(tmp_path_factory.mktemp("corrected"), correct=True)
+
+
+def yellowed(rgb: np.ndarray) -> np.ndarray:
+    """A warm cast: blue down, red up."""
+    return np.clip(rgb.astype(int) + np.array([25, 5, -35]), 0, 255).astype(np.uint8)
+
+
+def test_the_correction_runs_after_restoring_and_tiles_do_not_change_it(weights_dir, corrected_weights):
+    photo = yellowed(data.astronaut()[::2, ::2])  # 256 x 256
+    plain = Restorer(weights_dir, device="cpu").restore_image(photo, tile=0)
+    restorer = Restorer(corrected_weights, device="cpu")
+    whole = restorer.restore_image(photo, tile=0)
+    tiled = restorer.restore_image(photo, tile=96)
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1  # one transform for the whole photo
+    small = cv2.resize(plain, (CORRECT_SIZE, CORRECT_SIZE), interpolation=cv2.INTER_AREA) / 255.0
+    means = small.reshape(-1, 3).mean(axis=0)
+    grey_world = np.zeros((3, 4), np.float32)
+    grey_world[:, 3] = means.mean() - means  # what the tiny model predicts from the restored photo
+    assert np.abs(whole.astype(int) - apply_colour_transform(plain, grey_world).astype(int)).max() <= 1
+    cast = lambda rgb: np.ptp(rgb.reshape(-1, 3).mean(axis=0))  # noqa: E731 (spread of the channel means)
+    assert cast(whole) < cast(plain) / 2
+    assert "restore_global.onnx" in str(restorer.model("correct").path)
+
+
+def test_a_colour_transform_is_rgb_plus_a_rgb_plus_b():
+    rgb = np.array([[[100, 150, 200]]], np.uint8)
+    identity = apply_colour_transform(rgb, np.zeros((3, 4), np.float32))
+    assert np.array_equal(identity, rgb)
+    swap = np.zeros((3, 4), np.float32)
+    swap[:, :3] = np.array([[-1, 0, 1], [0, 0, 0], [1, 0, -1]])  # red and blue trade places
+    swap[1, 3] = 0.1
+    assert apply_colour_transform(rgb, swap).tolist() == [[[200, 176, 100]]]
+
+
+def test_a_correct_model_needs_its_input_size(corrected_weights, tmp_path):
+    manifest = json.loads((corrected_weights / "manifest.json").read_text())
+    del manifest["models"]["correct"]["inputs"]["image"]["shape"]
+    for name in ("restore.onnx", "colorize.onnx", "restore_global.onnx"):
+        (tmp_path / name).write_bytes((corrected_weights / name).read_bytes())
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(Exception, match="needs its shape"):
+        load_manifest(tmp_path)
+
+
+def test_the_network_starts_at_the_identity_and_exports_with_parity(tmp_path):
+    torch = pytest.importorskip("torch")
+    from training.export import export_correction
+    from training.global_correction import SIZE, GlobalCorrection, apply_correction
+
+    model = GlobalCorrection().eval()
+    photo = torch.rand(2, 3, SIZE, SIZE)
+    assert torch.equal(apply_correction(photo, model(photo)), photo)
+    with torch.no_grad():
+        model.head[-1].bias.copy_(torch.linspace(-0.05, 0.05, 12))
+    write_weights(tmp_path, correct=False)
+    entry = export_correction(model, tmp_path, {"note": "test"})
+    assert entry["training"]["parity_max_abs_error"] < 1e-3
+    restorer = Restorer(tmp_path, device="cpu")
+    expected = model(torch.from_numpy(np.zeros((1, 3, SIZE, SIZE), np.float32))).detach().numpy()[0]
+    got = restorer.model("correct").run({"image": np.zeros((1, 3, SIZE, SIZE), np.float32)})[0]
+    assert np.abs(got - expected).max() < 1e-4
