@@ -1,6 +1,6 @@
 """GPU check: CUDA against the CPU, fp16 against fp32, photo latency and video frames per second, in one command.
 
-    pip install -e . && python -m benchmarks.gpu_check --weights weights/ --json gpu.json [--register-fp16]
+    pip install -e . && python -m benchmarks.gpu_check --weights weights/ --json gpu.json
     python -m benchmarks.gpu_check --weights TINY --allow-cpu --sizes 64x48 --video-size 64x48 --video-frames 4
 
 WEIGHTS must hold both models (restore and colorize) and their manifest. Needs a CUDA GPU, onnxruntime-gpu (the
@@ -29,14 +29,14 @@ Steps, each in fresh processes one after the other (ONNX Runtime only, never tor
    models alone, batch 1 and 4 (`--batch`), CUDA fp32 and fp16; the median of `--video-repeats` runs. Skipped,
    with a note, where PyAV is not installed.
 4. verdict per model: its fp16 variant ships when it is at least 1.1x faster than fp32 on CUDA (the task's
-   latency at the largest size) and loses under 0.1 dB PSNR against ground truth. `--register-fp16` lists the
-   models that pass as `cuda-fp16` variants in WEIGHTS/manifest.json (a model made here is first copied to
-   WEIGHTS/<stem>.fp16.onnx); the engine then runs them whenever a model runs on CUDA.
+   latency at the largest size) and loses under 0.1 dB PSNR against ground truth. It only measures: for the
+   models that pass it prints the command that lists them as `cuda-fp16` variants in WEIGHTS/manifest.json
+   (`revive-train fp16 --weights WEIGHTS --tasks ... --register`); the engine then runs them on CUDA.
 
 Prints Markdown tables headed by the GPU's name (nvidia-smi, else ONNX Runtime's device list) and with `--json
 PATH` writes every figure. Without CUDA it says why and what it would have measured, and exits with status 2;
 `--allow-cpu` then runs every step with the CPU provider in the place of CUDA (to test this script, at small
-sizes: its figures are no GPU figures, and it registers nothing).
+sizes: its figures are no GPU figures, and nothing ships from them).
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ import argparse
 import importlib.util
 import math
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -281,22 +280,10 @@ def verdicts(fp16: dict[str, Any], accuracy_result: Result, latencies: dict[str,
     return result
 
 
-def register(weights: Path, fp16: dict[str, Path], verdict: Result) -> list[str]:
-    """List the fp16 models that ship as cuda-fp16 variants; returns their tasks."""
-    from training.variants import register_variant
-
-    done = []
-    for task, result in verdict.items():
-        if not result["ships"]:
-            continue
-        file = fp16[task]
-        if not file.resolve().is_relative_to(weights.resolve()):
-            target = load_manifest(weights).model(task).path.with_name(file.name)
-            shutil.copyfile(file, target)
-            file = target
-        register_variant(weights, task, CUDA_VARIANT, file)
-        done.append(task)
-    return done
+def ship_commands(weights: Path, verdict: Result) -> list[str]:
+    """The commands that list the fp16 models that ship as cuda-fp16 variants (this benchmark only measures)."""
+    tasks = [task for task, result in verdict.items() if result["ships"]]
+    return [f"revive-train fp16 --weights {weights} --tasks {' '.join(tasks)} --register"] if tasks else []
 
 
 def tables(results: Result) -> str:
@@ -362,7 +349,7 @@ def tables(results: Result) -> str:
         rule = f"fp16 ships: >= {MIN_SPEEDUP}x and < {MAX_PSNR_LOSS_DB} dB loss on {device}"
         out.append(
             markdown_table(
-                [rule, "size", "speedup", "PSNR loss dB", "ships", "registered"],
+                [rule, "size", "speedup", "PSNR loss dB", "ships"],
                 [
                     [
                         task,
@@ -370,7 +357,6 @@ def tables(results: Result) -> str:
                         v["speedup"],
                         v["psnr_loss_db"],
                         "yes" if v["ships"] else "no",
-                        "yes" if task in results["registered"] else "no",
                     ]
                     for task, v in results["verdict"].items()
                 ],
@@ -383,7 +369,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", type=Path, required=True, help="folder with manifest.json and the fp32 models")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write all results as JSON here")
-    parser.add_argument("--register-fp16", action="store_true", help="list the fp16 models that pass as variants")
     parser.add_argument("--allow-cpu", action="store_true", help="without CUDA, run on the CPU (to test the script)")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), metavar="WxH", help="photo sizes for latency")
     parser.add_argument("--photos", type=int, default=len(SAMPLE_PHOTOS), help="sample photos for accuracy")
@@ -438,7 +423,6 @@ def main(argv: list[str] | None = None) -> int:
             video = video_rows(names, device, args, folder)
             clip = f"{args.video_size}, {args.video_frames} frames, tile {args.tile}"
         verdict = verdicts(fp16, acc, latencies, device) if "fp16" in latencies else {}
-        registered = register(weights, {t: p for t, (p, _) in fp16.items()}, verdict) if args.register_fp16 else []
     results = {
         "gpu": gpu,
         "device": device,
@@ -450,11 +434,11 @@ def main(argv: list[str] | None = None) -> int:
         "video": video,
         "rule": {"min_speedup": MIN_SPEEDUP, "max_psnr_loss_db": MAX_PSNR_LOSS_DB},
         "verdict": verdict,
-        "registered": registered,
+        "ship_commands": ship_commands(weights, verdict),
     }
     report(f"GPU check: {gpu}", tables(results), results, args.json)
-    if args.register_fp16 and device != "cuda":
-        print("\ngpu_check: nothing registered: these are not CUDA measurements", file=sys.stderr)
+    for command in results["ship_commands"]:
+        print(f"\ngpu_check: to ship the fp16 models that passed: {command}", file=sys.stderr)
     return 0
 
 

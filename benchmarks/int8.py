@@ -1,6 +1,6 @@
 """int8 against fp32 on this CPU: speed and quality of the static QDQ models made by `training.quantize`.
 
-    python -m training.quantize --weights weights/ --calibration TRAIN_PHOTOS --out weights-int8/
+    revive-train quantize --weights weights/ --calibration TRAIN_PHOTOS --out weights-int8/
     python -m benchmarks.int8 --weights weights/ --int8 weights-int8/ [--data VAL_PHOTOS] [--limit 16]
 
 Speed: the model alone through restore's OnnxModel (the engine's session options, CPU provider) on one restore
@@ -72,7 +72,7 @@ def main() -> None:
     parser = base_parser(__doc__.split("\n")[0])
     parser.set_defaults(repeats=5)
     parser.add_argument("--weights", required=True, help="folder with manifest.json and the fp32 models")
-    parser.add_argument("--int8", required=True, help="folder written by `python -m training.quantize`")
+    parser.add_argument("--int8", required=True, help="folder written by `revive-train quantize`")
     parser.add_argument("--data", type=Path, help="photos for the quality check (default: scikit-image samples)")
     parser.add_argument("--limit", type=int, default=16, help="at most this many photos for the quality check")
     parser.add_argument("--rounds", type=int, default=2, help="fp32/int8 alternations for the speed figures")

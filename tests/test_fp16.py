@@ -18,13 +18,14 @@ from skimage import data
 from restore.engine import OnnxModel
 from restore.manifest import load_manifest, sha256_file
 from training import fp16
+from training.cli import main as revive_train
 
 
 @pytest.fixture(scope="module")
 def fp16_weights(weights_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the tiny weights with both fp16 variants made and registered."""
+    """A copy of the tiny weights with both fp16 variants made and registered by `revive-train fp16`."""
     weights = shutil.copytree(weights_dir, tmp_path_factory.mktemp("fp16") / "weights")
-    assert fp16.main(["--weights", str(weights), "--register"]) == 0
+    assert revive_train(["fp16", "--weights", str(weights), "--register"]) == 0
     return weights
 
 

@@ -39,13 +39,11 @@ def test_without_a_gpu_it_exits_2_and_says_what_it_would_measure(weights_dir: Pa
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-def test_allow_cpu_runs_every_step_and_registers_nothing(weights_dir: Path, tmp_path: Path):
+def test_allow_cpu_runs_every_step_and_changes_nothing(weights_dir: Path, tmp_path: Path):
     weights = shutil.copytree(weights_dir, tmp_path / "weights")
     manifest = (weights / "manifest.json").read_text()
     out = tmp_path / "gpu.json"
-    result = run_check(
-        "--weights", weights, "--allow-cpu", "--register-fp16", *TINY, "--repeats", 1, "--warmup", 0, "--json", out
-    )
+    result = run_check("--weights", weights, "--allow-cpu", *TINY, "--repeats", 1, "--warmup", 0, "--json", out)
     assert result.returncode == 0, result.stderr
     results = json.loads(out.read_text())
     device = results["device"]
@@ -71,10 +69,10 @@ def test_allow_cpu_runs_every_step_and_registers_nothing(weights_dir: Path, tmp_
     ]  # fmt: skip
     assert set(results["verdict"]) == {"restore", "colorize"}
     if device == "cpu":
-        assert not any(verdict["ships"] for verdict in results["verdict"].values()) and results["registered"] == []
-        assert (weights / "manifest.json").read_text() == manifest  # nothing registered from CPU figures
-        assert not (weights / "restore.fp16.onnx").exists()
-        assert "nothing registered" in result.stderr
+        assert not any(verdict["ships"] for verdict in results["verdict"].values()) and results["ship_commands"] == []
+        assert "to ship" not in result.stderr
+    assert (weights / "manifest.json").read_text() == manifest  # a benchmark only measures
+    assert not (weights / "restore.fp16.onnx").exists()
 
 
 def test_fp16_ships_only_faster_and_within_the_psnr_loss():
@@ -102,16 +100,18 @@ def test_fp16_ships_only_faster_and_within_the_psnr_loss():
     assert on_cpu["restore"]["speedup"] == pytest.approx(2.0) and not on_cpu["restore"]["ships"]
 
 
-def test_register_fp16_copies_and_lists_the_models_that_ship(weights_dir: Path, tmp_path: Path):
+def test_revive_train_register_copies_a_variant_in_and_lists_it(weights_dir: Path, tmp_path: Path):
+    from training.cli import main as revive_train
+
     weights = shutil.copytree(weights_dir, tmp_path / "weights")
-    made = {}
-    for task in ("restore", "colorize"):
-        made[task] = tmp_path / f"{task}.fp16.onnx"
-        convert(weights / f"{task}.onnx", made[task])
-    verdict = {"restore": {"ships": True}, "colorize": {"ships": False}}
-    assert gpu_check.register(weights, made, verdict) == ["restore"]
+    made = tmp_path / "restore.fp16.onnx"
+    convert(weights / "restore.onnx", made)
+    assert revive_train(["register", str(made), "--weights", str(weights), "--task", "restore",
+                         "--variant", "cuda-fp16"]) == 0  # fmt: skip
     manifest = load_manifest(weights)
     assert manifest.model("restore").for_device("cuda").path == weights / "restore.fp16.onnx"
     assert manifest.model("colorize").for_device("cuda") is manifest.model("colorize")
-    assert not (weights / "colorize.fp16.onnx").exists()
     manifest.model("restore").for_device("cuda").verify()  # the copy's sha256 is the one listed
+    assert gpu_check.ship_commands(weights, {"restore": {"ships": True}, "colorize": {"ships": False}}) == [
+        f"revive-train fp16 --weights {weights} --tasks restore --register"
+    ]

@@ -18,6 +18,7 @@ pytest.importorskip("torch")  # training.data builds torch tensors
 from restore.engine import OnnxModel  # noqa: E402
 from restore.manifest import load_manifest, sha256_file  # noqa: E402
 from training import quantize  # noqa: E402
+from training.cli import main as revive_train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +55,13 @@ def test_int8_models_run_in_the_engine_close_to_fp32(weights_dir: Path, int8_dir
     assert np.abs(actual - expected).mean() < 0.02 * scale
 
 
-def test_register_lists_the_int8_models_as_cpu_variants(weights_dir: Path, tmp_path: Path):
+def test_revive_train_quantize_register_lists_the_int8_models_as_cpu_variants(weights_dir: Path, tmp_path: Path):
     weights = shutil.copytree(weights_dir, tmp_path / "weights")
     photos = tmp_path / "photos"
     photos.mkdir()
     cv2.imwrite(str(photos / "coffee.png"), cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR))
     argv = ["--weights", str(weights), "--calibration", str(photos), "--out", str(weights / "int8")]
-    assert quantize.main([*argv, "--samples", "2", "--tasks", "restore", "--register"]) == 0
+    assert revive_train(["quantize", *argv, "--samples", "2", "--tasks", "restore", "--register"]) == 0
     spec = load_manifest(weights).model("restore")
     assert spec.for_device("cpu").path == weights / "int8" / "restore.int8.onnx"
     assert OnnxModel(spec, "cpu").run_image(np.zeros((16, 16, 3), np.float32)).shape == (16, 16, 3)

@@ -19,9 +19,18 @@ EXAMPLES = """examples:
   torchrun --nproc_per_node 4 -m training.cli fit --task restore --data photos/ --out runs/restore
   revive-train eval --task restore --weights weights/restore.onnx --data val/
   revive-train export --checkpoint runs/restore/last.pt --out weights/
+  revive-train quantize --weights weights/ --calibration photos/ --out weights/int8/
+  revive-train fp16 --weights weights/ --register
+  revive-train register --weights weights/ --task restore --variant cuda-fp16 restore.fp16.onnx
   revive-train fit-correction --data photos/ --holdout held_out/ --weights weights/ --run runs/correct \\
       --export weights/
 """
+
+
+TOOLS = {  # subcommands that are modules with their own parsers: name -> (module, help)
+    "quantize": ("training.quantize", "make static int8 models for the CPU (the cpu-int8 variants)"),
+    "fp16": ("training.fp16", "make float16 models for CUDA (the cuda-fp16 variants)"),
+}
 
 
 def shipped_structure(model: Path) -> dict:
@@ -254,10 +263,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     global_fit.add_arguments(correction)
     correction.set_defaults(handler=global_fit.run)
+
+    for name, about in TOOLS.items():  # listed here; main() hands their arguments to their own parsers
+        commands.add_parser(name, help=about[1])
+    register = commands.add_parser(
+        "register", help="list an ONNX file as a model's device variant in the manifest (after a benchmark passed it)"
+    )
+    register.add_argument("file", type=Path, help="the variant's ONNX file (copied beside the model if elsewhere)")
+    register.add_argument("--weights", type=Path, required=True, help="folder with manifest.json")
+    register.add_argument("--task", required=True, help="the model it is a variant of, e.g. restore")
+    register.add_argument("--variant", required=True, choices=("cpu-int8", "cuda-fp16"))
+    register.set_defaults(handler=_register)
     return parser
 
 
+def _register(args: argparse.Namespace) -> int:
+    from training.variants import adopt_variant
+
+    path = adopt_variant(args.weights, args.task, args.variant, args.file)
+    print(f"revive-train: {path} is the {args.variant} variant of {args.task} in {args.weights / 'manifest.json'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TOOLS:  # a tool with its own options and --help
+        import importlib
+
+        return importlib.import_module(TOOLS[argv[0]][0]).main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

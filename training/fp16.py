@@ -1,6 +1,6 @@
 """fp16 variants of exported models, for ONNX Runtime on CUDA GPUs.
 
-    python -m training.fp16 --weights weights/ [--out DIR] [--tasks restore colorize] [--register]
+    revive-train fp16 --weights weights/ [--out DIR] [--tasks restore colorize] [--register]
 
 Per task, ONNX Runtime's own converter (`onnxruntime.transformers.float16.convert_float_to_float16`) turns the
 weights and activations to float16 with `keep_io_types`: the graph's inputs and outputs stay float32, so the
@@ -17,10 +17,10 @@ that the ONNX checker accepts the model.
 Writes OUT/<stem>.fp16.onnx (OUT: --weights unless given) and OUT/fp16.json (what was kept fp32, and each
 variant's largest difference from fp32 on ONNX Runtime's CPU provider on a small random input: a check that the
 conversion is sound, not a speed or quality figure: fp16 is slow on CPUs and the engine never runs it there).
-Whether a variant ships is measured on a GPU: `python -m benchmarks.gpu_check --weights weights/ --register-fp16`
-lists only variants that it measures faster on CUDA at less than 0.1 dB PSNR loss. `--register` here lists them
-as `cuda-fp16` variants unconditionally (a model already measured); the engine then runs them whenever a model
-really runs on CUDA.
+Whether a variant ships is measured on a GPU: `python -m benchmarks.gpu_check --weights weights/` prints this
+command with `--register` for the variants that it measures faster on CUDA at less than 0.1 dB PSNR loss.
+`--register` lists them as `cuda-fp16` variants unconditionally (a model already measured); the engine then runs
+them whenever a model really runs on CUDA.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Static int8 (QDQ) variants of exported models, for ONNX Runtime on the CPU.
 
-    python -m training.quantize --weights weights/ --calibration photos/ --out weights-int8/
+    revive-train quantize --weights weights/ --calibration photos/ --out weights-int8/
 
 Per task: `quant_pre_process` (shape inference and ORT's basic graph optimizations), then `quantize_static`
 in QDQ format with per-channel int8 weights, the activations calibrated on `--samples` random training crops of

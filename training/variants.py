@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,6 +75,17 @@ def register_variant(weights: Path, task: str, name: str, file: Path) -> None:
     relative = file.resolve().relative_to(weights.resolve()).as_posix()
     manifest["models"][task].setdefault("variants", {})[name] = {"file": relative, "sha256": sha256_file(file)}
     write_manifest_json(weights, manifest)
+
+
+def adopt_variant(weights: Path, task: str, name: str, file: Path) -> Path:
+    """register_variant for a `file` anywhere: one outside `weights` is first copied beside the `task` model
+    (its manifest paths are relative to that folder). Returns the registered file's path."""
+    if not file.resolve().is_relative_to(weights.resolve()):
+        target = weights / Path(read_manifest_json(weights)["models"][task]["file"]).parent / file.name
+        shutil.copyfile(file, target)
+        file = target
+    register_variant(weights, task, name, file)
+    return file
 
 
 def update_records(path: Path, records: dict[str, dict]) -> None:
