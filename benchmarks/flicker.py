@@ -19,7 +19,6 @@ within 5%.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,13 +26,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.common import ROOT, Result, base_parser, markdown_table, parse_size, report
+from benchmarks.common import Result, base_parser, markdown_table, parse_size, report
 from restore.color import lab_to_rgb, rgb_to_lab
 from restore.pipeline import Restorer
 from restore.temporal import ChromaStabilizer, flicker
 from training.metrics import colorfulness, psnr
-
-sys.path.insert(0, str(ROOT / "tests"))  # the clip and tiny-model helpers the tests use
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 CUT = ("coffee", "chelsea")
@@ -42,7 +39,7 @@ Colorizer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (input gray frame,
 
 def clips(frames: int, size: tuple[int, int]) -> dict[str, list[np.ndarray]]:
     """Ground-truth colour clips: one pan per photo, and a cut halfway from one pan to another."""
-    from helpers_video import pan_frames
+    from benchmarks.clips import pan_frames
 
     result = {photo: pan_frames(frames, size, photo) for photo in PHOTOS}
     half = frames // 2
@@ -81,7 +78,7 @@ def model(weights: Path) -> Colorizer:
 
 def evaluate(colorize: Colorizer, truth: list[np.ndarray]) -> Result:
     """Flicker, PSNR and colourfulness of `colorize` on one clip, frame by frame and through the filter."""
-    from helpers_video import to_gray
+    from benchmarks.clips import to_gray
 
     inputs = to_gray(truth)
     per_frame = [colorize(gray, frame) for gray, frame in zip(inputs, truth, strict=True)]
@@ -103,7 +100,7 @@ def main() -> None:
     parser.add_argument("--size", default="256x192", metavar="WxH")
     parser.add_argument("--frames", type=int, default=32)
     args = parser.parse_args()
-    from helpers_onnx import write_weights
+    from benchmarks.tiny_models import write_weights
 
     height, width = parse_size(args.size)
     truth = clips(args.frames, (width, height))

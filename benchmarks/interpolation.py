@@ -3,7 +3,7 @@
     python -m benchmarks.interpolation [SOURCE ...] [--frames N] [--size 432x320] [--repeats 3] [--json PATH]
 
 SOURCE: videos (their first --frames frames) or folders of frames (natural order). Generated clips are always
-added (tests/helpers_video.py, at --size): a pan across a photo, a zoom into one and a disc moving over a still
+added (benchmarks/clips.py, at --size): a pan across a photo, a zoom into one and a disc moving over a still
 photo. A source with repeated frames (a film transferred to video by repeating every fourth or fifth frame:
 a frame within 40 dB PSNR of the one before) is also scored with the repeats removed, on the film's own frames;
 the dropped frame is otherwise often a copy of one of its neighbours, which favours frame repetition.
@@ -30,13 +30,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-from benchmarks.common import ROOT, Result, base_parser, markdown_table, parse_size, report
+from benchmarks.common import Result, base_parser, markdown_table, parse_size, report
 from restore.files import natural_key
 from restore.interpolate import Interpolator
 from restore.io_image import IMAGE_EXTENSIONS, load_image
 from training.metrics import ssim
-
-sys.path.insert(0, str(ROOT / "tests"))  # the clip generators the tests use
 
 REPEAT_PSNR = 40.0  # dB: a frame this close to the one before is a repeat
 PSNR_CAP = 100.0
@@ -157,7 +155,7 @@ def without_repeats(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 def generated(count: int, size: tuple[int, int]) -> dict[str, list[np.ndarray]]:
     """The generated clips at `size` (width, height)."""
-    from helpers_video import object_frames, pan_frames, zoom_frames
+    from benchmarks.clips import object_frames, pan_frames, zoom_frames
 
     width, height = size
     radius = min(width, height) // 6

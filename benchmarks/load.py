@@ -4,14 +4,14 @@
                               [--concurrency 2] [--queue-size 8] [--time-limit 300] [--json PATH]
 
 Starts `python app.py --port <free> --weights DIR --concurrency C --queue-size Q` on 127.0.0.1 (the tests' server
-helper, tests/helpers_web.py), restores one photo to warm it up, then starts CLIENTS threads, each with its own
+helper, benchmarks/web_server.py), restores one photo to warm it up, then starts CLIENTS threads, each with its own
 gradio_client.Client, that send REQUESTS photo requests each (/restore_photo; a black-and-white photo of --size,
 so both models run), one after the other. A request succeeds (a PNG of the photo's size comes back), is refused
 by the full queue (gradio_client's QueueError, from HTTP 503; counted, not retried) or fails (anything else,
 a timeout included). Meanwhile the server's resident memory (VmRSS in /proc/PID/status) is sampled every 50 ms.
 Afterwards one more request must succeed: the server still serves. Nothing is sent after --time-limit seconds
 (those requests count as "not sent"). Without --weights: the repository's weights/ if it has a manifest, else the
-tests' tiny models (tests/helpers_onnx.py), built into a temporary folder.
+tests' tiny models (benchmarks/tiny_models.py), built into a temporary folder.
 
 Exit status 0 when no request failed, the last one succeeded and the peak RSS stayed under --max-rss-mb.
 """
@@ -30,8 +30,6 @@ from pathlib import Path
 from PIL import Image
 
 from benchmarks.common import ROOT, Result, markdown_table, parse_size, report, sample_photo
-
-sys.path.insert(0, str(ROOT / "tests"))  # the server and tiny-model helpers the tests use
 
 SAMPLE_EVERY_S = 0.05
 
@@ -77,7 +75,7 @@ def default_weights(tmp: Path) -> Path:
     """The repository's weights/ if it has a manifest, else the tests' tiny models in `tmp`."""
     if (ROOT / "weights" / "manifest.json").is_file():
         return ROOT / "weights"
-    from helpers_onnx import write_weights
+    from benchmarks.tiny_models import write_weights
 
     return write_weights(tmp / "tiny-weights")
 
@@ -98,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write all results as JSON here")
     args = parser.parse_args(argv)
     from gradio_client import Client
-    from helpers_web import concurrent_requests, request_photo, running_server
+
+    from benchmarks.web_server import concurrent_requests, request_photo, running_server
 
     height, width = args.size
     size = (width, height)  # as Pillow gives it

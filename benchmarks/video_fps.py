@@ -13,15 +13,12 @@ least 85% of the model-only rate: decoding, filtering and encoding overlap with 
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, Result, base_parser, isolated, markdown_table, parse_size, report
+from benchmarks.common import Result, base_parser, isolated, markdown_table, parse_size, report
 from restore.tiling import DEFAULT_TILE
-
-sys.path.insert(0, str(ROOT / "tests"))  # the clip helpers the tests use
 
 TARGET_RATIO = 0.85
 
@@ -32,8 +29,7 @@ def measure(
     """Model-only and pipeline frames per second on `clip` (see the module docstring); `tile` as `--tile`."""
     from types import SimpleNamespace
 
-    from helpers_video import read_clip
-
+    from benchmarks.clips import read_clip
     from restore.pipeline import Restorer
     from restore.video import process_video
 
@@ -66,7 +62,7 @@ def measure(
 
 def make_clip(video: Path | None, frames: int, size: str, folder: Path) -> Path:
     """The clip to measure on (see the module docstring)."""
-    from helpers_video import pan_frames, read_clip, to_gray, write_clip
+    from benchmarks.clips import pan_frames, read_clip, to_gray, write_clip
 
     if video is None:
         height, width = parse_size(size)

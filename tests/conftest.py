@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_onnx import write_weights
+
+from benchmarks.tiny_models import write_weights
 
 
 @pytest.fixture(scope="session")
 def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Restore + colorize models (see helpers_onnx.py), shared read-only by the whole session."""
+    """Restore + colorize models (see benchmarks/tiny_models.py), shared read-only by the whole session."""
     return write_weights(tmp_path_factory.mktemp("weights"))
 
 
 @pytest.fixture(scope="session")
 def hinted_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Restore + the hinted colorize model (hints input, colour distribution output; see helpers_onnx.py)."""
+    """Restore + the hinted colorize model (hints input, colour distribution output; see benchmarks/tiny_models.py)."""
     return write_weights(tmp_path_factory.mktemp("hinted-weights"), hints=True)

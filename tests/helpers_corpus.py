@@ -30,9 +30,10 @@ from pathlib import Path
 import av
 import numpy as np
 import tifffile
-from helpers_video import add_silence, clip_without_video, pan_frames, truncated_clip
 from PIL import Image
 from skimage import data
+
+from benchmarks.clips import add_silence, clip_without_video, pan_frames, truncated_clip
 
 SMALL_DISK_BYTES = 1 << 20
 PHOTO = np.ascontiguousarray(data.astronaut()[::8, ::8])  # 64x64 RGB

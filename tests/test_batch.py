@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 import pytest
 import ray
-from helpers_video import ROOT, pan_frames, read_clip, sigkill_when, to_gray, truncated_clip, write_clip
 from PIL import Image
 from skimage import data
 
+from benchmarks.clips import ROOT, pan_frames, read_clip, sigkill_when, to_gray, truncated_clip, write_clip
 from restore.cli import main
 from restore.cluster.film import FilmJob, decode_range, scan_film
 from restore.cluster.pieces import WARMUP, Piece, plan_pieces

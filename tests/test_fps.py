@@ -9,9 +9,9 @@ import shutil
 import av
 import numpy as np
 import pytest
-from helpers_video import kill_midway, pan_frames, read_clip, revive, to_gray, write_clip
 from PIL import Image
 
+from benchmarks.clips import kill_midway, pan_frames, read_clip, revive, to_gray, write_clip
 from restore.cli import main
 from training.metrics import psnr
 

@@ -8,9 +8,9 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers_video import age, kill_midway, pan_frames, revive, to_gray
 from PIL import Image
 
+from benchmarks.clips import age, kill_midway, pan_frames, revive, to_gray
 from restore.cli import main
 from restore.frames import RECORD_NAME
 from restore.temporal import flicker

@@ -8,9 +8,9 @@ import json
 import cv2
 import numpy as np
 import pytest
-from helpers_onnx import CORRECT_SIZE, write_weights
 from skimage import data
 
+from benchmarks.tiny_models import CORRECT_SIZE, write_weights
 from restore.manifest import load_manifest
 from restore.pipeline import Restorer, apply_colour_transform
 

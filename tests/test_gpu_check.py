@@ -11,15 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import gpu_check
 from restore.engine import OnnxModel
 from restore.manifest import load_manifest
 from training.fp16 import convert
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # benchmarks/ is no installed package
-
-from benchmarks import gpu_check  # noqa: E402
 
 TINY = ["--sizes", "64x48", "--video-size", "64x48", "--video-frames", "3", "--batch", "2", "--photos", "1"]
 

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from helpers_video import object_frames, pan_frames
 
+from benchmarks.clips import object_frames, pan_frames
 from restore.interpolate import InterpolationSettings, Interpolator, Pair
 from restore.retime import FrameRate, Retimer, Timeline
 from training.metrics import psnr

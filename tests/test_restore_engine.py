@@ -9,8 +9,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from helpers_onnx import SIZE_MULTIPLE, build_restore_model
 
+from benchmarks.tiny_models import SIZE_MULTIPLE, build_restore_model
 from restore.engine import CPU_PROVIDER, OnnxModel, pad_to_multiple, run_bound
 from restore.errors import DeviceError, WeightsError
 from restore.manifest import load_manifest, sha256_file

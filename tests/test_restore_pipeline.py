@@ -7,9 +7,9 @@ import logging
 import cv2
 import numpy as np
 import pytest
-from helpers_onnx import write_weights
 from skimage import data
 
+from benchmarks.tiny_models import write_weights
 from restore import Restorer
 from restore.color import chroma_level, rgb_to_lab
 from restore.errors import WeightsError

@@ -35,11 +35,11 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from helpers_corpus import PHOTO, SmallDisk, read_only_folder
-from helpers_video import kill_midway, pan_frames, read_clip, revive, sigkill_when, write_clip
-from helpers_web import concurrent_requests, make_photo, running_server
 from PIL import Image
 from skimage import data
 
+from benchmarks.clips import kill_midway, pan_frames, read_clip, revive, sigkill_when, write_clip
+from benchmarks.web_server import concurrent_requests, make_photo, running_server
 from restore.cli import main
 from restore.pipeline import Restorer
 

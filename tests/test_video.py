@@ -8,7 +8,8 @@ import random
 import av
 import numpy as np
 import pytest
-from helpers_video import (
+
+from benchmarks.clips import (
     age,
     clip_without_video,
     kill_midway,
@@ -19,7 +20,6 @@ from helpers_video import (
     truncated_clip,
     write_clip,
 )
-
 from restore.cli import main
 from restore.color import chroma_level
 from restore.temporal import ChromaStabilizer, TemporalSettings, flicker, gray, scene_change

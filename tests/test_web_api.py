@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from helpers_video import pan_frames, read_clip, write_clip
-from helpers_web import MAX_FILE_SIZE_MB, REPO, make_photo, raw_call, running_server
 from PIL import Image
 
+from benchmarks.clips import pan_frames, read_clip, write_clip
+from benchmarks.web_server import MAX_FILE_SIZE_MB, REPO, make_photo, raw_call, running_server
 from restore.cli import build_parser
 
 

@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers_video import pan_frames, write_clip
-from helpers_web import MAX_FILE_SIZE_MB, make_photo, running_server
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
+
+from benchmarks.clips import pan_frames, write_clip
+from benchmarks.web_server import MAX_FILE_SIZE_MB, make_photo, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright's own browser downloads cannot work here; Debian's chromium needs these to run headless.

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from helpers_web import raw_call, running_server
 from PIL import Image
 from test_hints import ab_of, gray_ramp, mean_ab, write_rgba
 from test_web_browser import CHROMIUM, CHROMIUM_ARGS, RESULT_TIMEOUT_MS
 
+from benchmarks.web_server import raw_call, running_server
 from restore.hints import parse_colour
 from restore.pipeline import Restorer
 from restore.web import Jobs, WebSettings, build_app

@@ -205,7 +205,7 @@ def write_weights(
             "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
             "size_multiple": SIZE_MULTIPLE,
             "receptive_field": RESTORE_RECEPTIVE_FIELD,
-            "training": {"command": "tests/helpers_onnx.py", "config": {}, "iterations": 0},
+            "training": {"command": "benchmarks/tiny_models.py", "config": {}, "iterations": 0},
             "metrics": {},
         }
     if colorize:
