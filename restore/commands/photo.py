@@ -186,10 +186,11 @@ def process_photo(restorer: Restorer, job: Job, args: PhotoOptions, hints: Path 
         log.warning("%s: %s", job.source, image.note)
     height, width = image.rgb.shape[:2]
     hint_map = None if hints is None else load_hints(hints, height, width, max_pixels=args.max_pixels)
+    coloured = colourizes(image.rgb, args.colorize, hint_map)  # decided once: the summary says what was done
     rgb = restorer.process(
         image.rgb,
         restore=args.restore,
-        colorize=args.colorize,
+        colorize="always" if coloured else "never",
         render_size=args.render_size,
         temperature=args.temperature,
         strength=args.strength,
@@ -197,6 +198,6 @@ def process_photo(restorer: Restorer, job: Job, args: PhotoOptions, hints: Path 
     )
     job.output.parent.mkdir(parents=True, exist_ok=True)
     save_png_atomic(job.output, rgb, image.alpha)
-    colour = "colourized" if colourizes(image.rgb, args.colorize, hint_map) else "colours kept"
+    colour = "colourized" if coloured else "colours kept"
     restored = "restored" if args.restore else "not restored"
     return f"{restored}, {colour}, {width}x{height} px, {time.perf_counter() - start:.1f} s"
