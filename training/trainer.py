@@ -162,8 +162,8 @@ class Trainer:
 
     def _autocast_dtype(self) -> torch.dtype | None:
         """bf16 autocast where the hardware computes in bf16 (CUDA GPUs that support it; CPUs with AVX-512, whose
-        oneDNN kernels run bf16 natively); fp32 otherwise (on an AVX2-only CPU, bf16 is emulated and about 15x
-        slower) or when asked."""
+        oneDNN kernels run bf16 natively); fp32 otherwise (on an AVX2-only CPU, bf16 is emulated: a colorize-v2
+        step took 32 s against 4.2 s in fp32) or when asked."""
         if self.config.precision == "fp32":
             return None
         if self.ctx.device.type == "cuda":
