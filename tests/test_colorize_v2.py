@@ -87,6 +87,27 @@ def test_hint_sampling_gives_none_some_or_all_samples_patch_means_of_the_truth()
     assert torch.allclose(single[0, :2, ys[0], xs[0]], patch, atol=1e-5)
 
 
+def test_the_class_loss_weighs_more_near_hints_and_alike_without_them():
+    from training.config import resolve
+    from training.tasks import Task
+
+    config = resolve("colorize", overrides=[{"color": {"hint_weight": 9.0, "hint_radius": 4}}])
+    task = Task(config, np.ones(313, dtype=np.float32))
+    hints = torch.zeros(2, 3, 64, 64)
+    hints[0, 2, 30:32, 40:42] = 1.0  # one 2 px patch in the first sample, none in the second
+    emphasis = task.hint_emphasis(hints, stride=2)
+    assert emphasis.shape == (2, 32, 32)
+    assert emphasis[0, 15, 20] == 10.0 and emphasis[0, 15, 22] == 10.0  # on the patch and 4 px away
+    assert emphasis[0, 15, 23] == 1.0 and emphasis[0, 0, 0] == 1.0  # farther away
+    assert (emphasis[1] == 1.0).all()
+    target = torch.randn(2, 2, 64, 64) * 30
+    raw = torch.zeros(2, 313, 32, 32)
+    plain = task.reconstruction_loss(raw, None, target)["class"]
+    weighted = task.reconstruction_loss(raw, None, target, hints)["class"]
+    assert weighted > plain
+    assert torch.equal(task.reconstruction_loss(raw, None, target, torch.zeros_like(hints))["class"], plain)
+
+
 def test_semantic_row_agrees_with_itself_and_gray_loses_feature_similarity():
     classifiers = judges()
     truth = data.chelsea()
@@ -119,7 +140,7 @@ def hinted_colorizer(tmp_path_factory):
             {"generator": {"encoder": "efficientnet_lite0", "decoder_widths": [16, 16, 8, 8]}},
             {"generator": {"freeze_encoder_iters": 2}},
             {"critic": {"width": 8, "layers": 2}},
-            {"color": {"hint_share": 0.5}},
+            {"color": {"hint_share": 0.5, "hint_weight": 10.0}},
             {"batch": 2, "crop": 64, "iters": 4, "pretrain_iters": 3, "n_critic": 1, "workers": 0, "threads": 1},
             {"save_every": 4, "val_every": 4, "val_images": 2},
             {"data": str(photos), "val": str(photos), "out": str(root / "run")},

@@ -43,6 +43,23 @@ def tiny_config(task: str, photos: Path, out: Path, **extra):
     return resolve(task, overrides=[*TINY, {"data": str(photos), "val": str(photos), "out": str(out)}, extra])
 
 
+def test_the_runs_yaml_changes_its_degradation_preset_and_a_wrong_option_is_refused(photo_folder, tmp_path):
+    recipe = tmp_path / "run.yaml"
+    recipe.write_text("degradation: train\ndegradation_params: {clean_p: 1.0, tint: {p: 0.5}}\n")
+    override = {"degradation_params": {"tint": {"strength": [0.1, 0.2]}}}
+    config = resolve("restore", recipe, [*TINY, {"data": str(photo_folder), "out": str(tmp_path / "run")}, override])
+    assert config.degradation_params == {"clean_p": 1.0, "tint": {"p": 0.5, "strength": [0.1, 0.2]}}
+    trainer = Trainer(config)
+    assert trainer.dataset.degradation.tint.strength == (0.1, 0.2)
+    for index in range(4):  # clean_p 1: every training input is its clean target
+        degraded, clean = trainer.dataset[index]
+        assert torch.equal(degraded, clean)
+    with pytest.raises(ValueError, match="tint.opacity"):
+        resolve("restore", overrides=[{"degradation_params": {"tint": {"opacity": 1}}}])
+    with pytest.raises(ValueError, match="unknown degradation preset 'faded'"):
+        resolve("restore", overrides=[{"degradation": "faded"}])
+
+
 def test_gradient_penalty_matches_hand_computation_on_a_linear_critic():
     torch.manual_seed(0)
     w = torch.randn(1, 3, 4, 4)

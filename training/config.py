@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from training.degradations import PRESETS, DegradationConfig, config_from_dict
+
 
 @dataclass
 class GeneratorConfig:
@@ -55,6 +57,10 @@ class ColorConfig:
     # of points; 0 trains a model without a hints input
     hint_share: float = 0.0
     hint_mean_points: float = 8.0
+    # the classification loss weighs 1 + hint_weight within hint_radius px of a hint, so that the few hinted
+    # pixels teach the network to follow them (0: every pixel alike)
+    hint_weight: float = 0.0
+    hint_radius: int = 8
 
 
 @dataclass
@@ -72,7 +78,9 @@ class TrainConfig:
         1.0,
         1.0,
     )  # random crop side as a fraction of the short side, then resized
-    degradation: str = "train"
+    degradation: str = "train"  # a preset of training.degradations
+    # changes to that preset, nested as its options (training.degradations.schema), e.g. {tint: {p: 0.1}}
+    degradation_params: dict[str, Any] = field(default_factory=dict)
     loss: str = "wgan-gp"
     n_critic: int = 5
     gp_weight: float = 10.0
@@ -125,6 +133,8 @@ def merge(instance: Any, values: dict[str, Any]) -> Any:
         current = getattr(instance, key)
         if dataclasses.is_dataclass(current):
             changes[key] = merge(current, value)
+        elif isinstance(current, dict):
+            changes[key] = deep_update(current, value)
         elif isinstance(current, tuple):
             changes[key] = tuple(type(c)(v) for c, v in zip(current, value, strict=True))
         elif isinstance(current, bool):
@@ -132,6 +142,15 @@ def merge(instance: Any, values: dict[str, Any]) -> Any:
         else:
             changes[key] = type(current)(value)
     return dataclasses.replace(instance, **changes)
+
+
+def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with `changes` applied key by key, nested dicts merged rather than replaced."""
+    out = dict(base)
+    for key, value in changes.items():
+        both_dicts = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = deep_update(out[key], value) if both_dicts else value
+    return out
 
 
 def parse_override(text: str) -> dict[str, Any]:
@@ -152,7 +171,15 @@ def resolve(task: str, file: Path | None = None, overrides: list[dict[str, Any]]
         config = merge(config, yaml.safe_load(Path(file).read_text()) or {})
     for override in overrides or []:
         config = merge(config, override)
+    degradation_for(config)  # an unknown preset or option fails here, not hours into a run
     return config
+
+
+def degradation_for(config: TrainConfig) -> DegradationConfig:
+    """The run's degradation: its preset with `degradation_params` applied."""
+    if config.degradation not in PRESETS:
+        raise ValueError(f"unknown degradation preset {config.degradation!r}; choose from {', '.join(PRESETS)}")
+    return config_from_dict(config.degradation_params, base=PRESETS[config.degradation])
 
 
 def to_dict(config: TrainConfig) -> dict[str, Any]:

@@ -69,13 +69,20 @@ def instance_noise_sigma(initial: float, step: int, total: int) -> float:
 
 
 def rebalanced_cross_entropy(
-    logits: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor, class_weights: torch.Tensor
+    logits: torch.Tensor,
+    indices: torch.Tensor,
+    weights: torch.Tensor,
+    class_weights: torch.Tensor,
+    emphasis: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Zhang et al. 2016 eq. 2: -sum_hw v(Z_hw) sum_q Z_hwq log Zhat_hwq, v = weight of the target's modal bin.
 
     logits: (N, Q, H, W); the soft encoding Z as its non-zero entries (training.colorbins.nearest_bins): bin
-    `indices` (N, H, W, k), nearest (modal) first, with their `weights`.
+    `indices` (N, H, W, k), nearest (modal) first, with their `weights`. `emphasis` (N, H, W), if given,
+    multiplies v pixel by pixel (e.g. more weight near colour hints).
     """
     log_probabilities = torch.log_softmax(logits.float().permute(0, 2, 3, 1), dim=-1)
     pixel_weights = class_weights[indices[..., 0]]
+    if emphasis is not None:
+        pixel_weights = pixel_weights * emphasis
     return -(pixel_weights * (weights * log_probabilities.gather(-1, indices)).sum(dim=-1)).mean()

@@ -135,9 +135,13 @@ class Task:
         return raw, generator.decode(raw, self.config.color.temperature, x.shape[-2:]) if decode else None
 
     def reconstruction_loss(
-        self, raw: torch.Tensor, prediction: torch.Tensor | None, target: torch.Tensor
+        self,
+        raw: torch.Tensor,
+        prediction: torch.Tensor | None,
+        target: torch.Tensor,
+        hints: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Named, weighted loss terms (their sum is the reconstruction loss)."""
+        """Named, weighted loss terms (their sum is the reconstruction loss); `hints` as the generator saw them."""
         c = self.config
         terms = {}
         if self.name == "colorize" and c.color.head == "bins":
@@ -145,11 +149,22 @@ class Task:
             target_small = F.avg_pool2d(target, stride) if stride > 1 else target
             centers, weights = self._on(self.centers, raw), self._on(self.class_weights, raw)
             bins, soft = nearest_bins(target_small, centers, c.color.neighbours, c.color.soft_sigma)
-            terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, bins, soft, weights)
+            emphasis = self.hint_emphasis(hints, stride)
+            terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, bins, soft, weights, emphasis)
         if c.l1_weight > 0:
             scale = 1.0 if self.name == "restore" else AB_SCALE
             terms["l1"] = c.l1_weight * F.l1_loss(prediction.float() / scale, target / scale)
         return terms
+
+    def hint_emphasis(self, hints: torch.Tensor | None, stride: int) -> torch.Tensor | None:
+        """(N, H/stride, W/stride) loss weights: 1 + hint_weight within hint_radius px of a hinted pixel."""
+        c = self.config.color
+        if hints is None or c.hint_weight <= 0:
+            return None
+        mask = F.max_pool2d(hints[:, 2:3].float(), stride) if stride > 1 else hints[:, 2:3].float()
+        radius = max(0, c.hint_radius // stride)
+        near = F.max_pool2d(mask, 2 * radius + 1, stride=1, padding=radius)
+        return (1.0 + c.hint_weight * near)[:, 0]
 
     @staticmethod
     def _on(tensor: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

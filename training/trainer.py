@@ -24,9 +24,8 @@ from tqdm import tqdm
 from restore.color import lab_to_rgb
 from training import checkpoint, distributed
 from training.colorbins import empirical_distribution, rebalancing_weights
-from training.config import TrainConfig, to_dict
+from training.config import TrainConfig, degradation_for, to_dict
 from training.data import PairDataset, colour_training_photos, list_images, training_batches, validation_pairs
-from training.degradations import PRESETS
 from training.losses import (
     critic_loss,
     feature_matching,
@@ -153,7 +152,7 @@ class Trainer:
             config.task,
             config.crop,
             config.crop_scale,
-            PRESETS[config.degradation],
+            degradation_for(config),
             config.seed,
         )
         self.autocast_dtype = self._autocast_dtype()
@@ -263,7 +262,7 @@ class Trainer:
         with self.autocast():
             hints = self.task.training_hints(y)
             raw, prediction = self.task.generate(self.generator, x, self.task.needs_prediction(adversarial), hints)
-            terms = self.task.reconstruction_loss(raw, prediction, y)
+            terms = self.task.reconstruction_loss(raw, prediction, y, hints)
             if adversarial:
                 condition, fake = self.task.critic_view(x, prediction)
                 if c.fm_weight > 0:
