@@ -265,6 +265,46 @@ def test_eval_prints_a_table_for_two_images(photo_folder, tmp_path):
     assert np.isfinite(float(rows[0].split("|")[2]))
 
 
+def test_ffdnet_has_kairs_layout_and_keeps_odd_sizes():
+    from training.peers import FFDNet
+
+    state = FFDNet().state_dict()  # the official colour model: 12 convolutions of 96 channels
+    assert list(state) == [f"model.{2 * i}.{kind}" for i in range(12) for kind in ("weight", "bias")]
+    assert state["model.0.weight"].shape == (96, 13, 3, 3) and state["model.22.weight"].shape == (12, 96, 3, 3)
+    tiny = FFDNet(3, 8, 3)
+    assert tiny(torch.rand(1, 3, 33, 47), torch.tensor([0.1])).shape == (1, 3, 33, 47)
+
+
+def test_eval_adds_an_ffdnet_row_with_its_noise_level_tuned_on_other_photos(photo_folder, tmp_path):
+    import shutil
+
+    from training.export import export
+    from training.peers import SIGMAS, FFDNet
+
+    Trainer(tiny_config("restore", photo_folder, tmp_path / "run", iters=2, pretrain_iters=2)).fit()
+    export(tmp_path / "run" / "last.pt", tmp_path / "weights")
+    torch.manual_seed(0)
+    torch.save(FFDNet(3, 8, 3).state_dict(), tmp_path / "ffdnet.pth")
+    tune = tmp_path / "tune"
+    tune.mkdir()
+    shutil.copy(photo_folder / "coffee.jpg", tune)
+    command = [sys.executable, "-m", "training.cli", "eval", "--task", "restore", "--limit", "2"]
+    command += ["--weights", str(tmp_path / "weights" / "restore.onnx"), "--ffdnet", str(tmp_path / "ffdnet.pth")]
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*command, *extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    result = run("--data", str(photo_folder), "--ffdnet-tune", str(tune), "--json", str(tmp_path / "eval.json"))
+    assert result.returncode == 0, result.stderr
+    assert "ffdnet noise level" in result.stderr and f"on 1 photos of {tune}" in result.stderr
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert report["ffdnet_sigma"] in SIGMAS
+    assert all(np.isfinite(row["ffdnet_psnr"]) for row in report["per_image"])
+    same = run("--data", str(photo_folder), "--ffdnet-tune", str(photo_folder))
+    assert same.returncode == 1 and "must be other photos than --data" in same.stderr
+    assert "Traceback" not in same.stderr
+
+
 def test_sigterm_to_the_whole_process_group_saves_a_checkpoint_with_loader_workers(photo_folder, tmp_path):
     """`timeout` and Ctrl-C signal the loader workers too: the run must still save and exit cleanly."""
     import signal

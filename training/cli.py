@@ -238,6 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="colorize: also colourize with N hints of the true colours (5 px patches) and report PSNR and "
         "the hinted pixels' colour error (a model with a hints input)",
     )
+    evaluate.add_argument(
+        "--ffdnet", metavar="PTH", help="restore: add FFDNet with these weights (KAIR's layout) as a peer row"
+    )
+    evaluate.add_argument("--ffdnet-sigma", type=float, help="restore: FFDNet's noise level, 0-255")
+    evaluate.add_argument(
+        "--ffdnet-tune",
+        metavar="DIR",
+        help="restore: choose FFDNet's noise level on these photos (not --data), degraded with the same preset",
+    )
+    evaluate.add_argument(
+        "--ffdnet-tune-limit", type=positive_int, default=20, help="photos of --ffdnet-tune used (default 20)"
+    )
     evaluate.add_argument("--json", help="also write the results as JSON here")
     evaluate.add_argument("--markdown", help="also write the table as Markdown here")
     evaluate.set_defaults(handler=_eval)

@@ -2,7 +2,8 @@
 
 restore:  the clean photo is degraded with a preset (the fixed `eval` preset by default: one fixed seed per file
           name), then restored by the exported model through the same tiled inference users run. Baselines: the
-          degraded input itself, and a classical OpenCV restoration (scratch inpainting + non-local means).
+          degraded input itself, a classical OpenCV restoration (scratch inpainting + non-local means), and with
+          `--ffdnet` the FFDNet denoiser (training.peers) at a noise level given or tuned on other photos.
 colorize: the clean photo's luminance is colorized at the model's render size and merged with the full-resolution
           L*. Baseline: the grayscale image (a* = b* = 0). Colourfulness is Hasler & Suesstrunk's signed formula.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,19 +43,31 @@ def classical_restore(rgb: np.ndarray) -> np.ndarray:
     return cv2.fastNlMeansDenoisingColored(inpainted, None, 10, 10, 7, 21)
 
 
-def evaluate_restore(restorer: Any, images: list[Path], preset: str, strength: float = 1.0) -> list[dict[str, Any]]:
+def restore_pair(path: Path, preset: str) -> tuple[np.ndarray, np.ndarray]:
+    """(target, degraded) for a clean photo: the eval's fixed degradation of it (`SOUND`: none)."""
+    clean = read_rgb(path)
+    if preset == SOUND:  # the photo as it is: what restoring does to a photo in good condition
+        return clean, clean
+    degraded = degrade(clean, PRESETS[preset], np.random.default_rng(seed_for(path.name)))
+    return restore_target(clean, degraded), degraded
+
+
+def evaluate_restore(
+    restorer: Any,
+    images: list[Path],
+    preset: str,
+    strength: float = 1.0,
+    peers: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+) -> list[dict[str, Any]]:
+    """Per photo: PSNR and SSIM of the model, the degraded input, OpenCV and each of `peers` (name -> restorer)."""
     rows = []
     for path in tqdm(images, desc="restore eval", leave=False):
-        clean = read_rgb(path)
-        if preset == SOUND:  # the photo as it is: what restoring does to a photo in good condition
-            degraded = clean
-        else:
-            degraded = degrade(clean, PRESETS[preset], np.random.default_rng(seed_for(path.name)))
-        clean = restore_target(clean, degraded)
+        clean, degraded = restore_pair(path, preset)
         outputs = {
             "model": restorer.process(degraded, restore=True, colorize="never", strength=strength),
             "input": degraded,
             "opencv": classical_restore(degraded),
+            **{name: peer(degraded) for name, peer in (peers or {}).items()},
         }
         row: dict[str, Any] = {"image": path.name}
         for method, output in outputs.items():
@@ -174,8 +188,28 @@ def markdown(rows: list[dict[str, Any]], mean: dict[str, float]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ffdnet_sigma_on(args: argparse.Namespace) -> float:
+    """FFDNet's noise level, tuned on the first `--ffdnet-tune-limit` photos of `--ffdnet-tune` (not `--data`)
+    degraded with the same preset; prints every candidate's mean PSNR."""
+    from training.peers import load_ffdnet, tune_sigma
+
+    if not args.ffdnet_tune:
+        raise ValueError("--ffdnet needs --ffdnet-sigma S or --ffdnet-tune DIR (photos to choose the level on)")
+    if Path(args.ffdnet_tune).resolve() == Path(args.data).resolve():
+        raise ValueError("--ffdnet-tune must be other photos than --data: the evaluation set must not pick settings")
+    tune_images = list_images(Path(args.ffdnet_tune))[: args.ffdnet_tune_limit]
+    pairs = [restore_pair(path, args.preset) for path in tqdm(tune_images, desc="ffdnet tuning", leave=False)]
+    sigma, means = tune_sigma(load_ffdnet(Path(args.ffdnet)), pairs, psnr)
+    scores = ", ".join(f"{level:g}: {mean:.2f} dB" for level, mean in means.items())
+    print(
+        f"ffdnet noise level {sigma:g} chosen on {len(pairs)} photos of {args.ffdnet_tune}: {scores}", file=sys.stderr
+    )
+    return sigma
+
+
 def run_evaluation(args: argparse.Namespace) -> int:
     from restore.pipeline import Restorer
+    from training.peers import ffdnet_restorer, load_ffdnet
 
     weights = Path(args.weights)
     restorer = Restorer(weights.parent, device="cpu")
@@ -187,8 +221,14 @@ def run_evaluation(args: argparse.Namespace) -> int:
     images = list_images(Path(args.data))
     if args.limit:
         images = images[: args.limit]
+    peers_used: dict[str, Any] = {}
     if args.task == "restore":
-        rows = evaluate_restore(restorer, images, args.preset, args.strength)
+        peers = {}
+        if args.ffdnet:
+            sigma = args.ffdnet_sigma if args.ffdnet_sigma is not None else ffdnet_sigma_on(args)
+            peers["ffdnet"] = ffdnet_restorer(load_ffdnet(Path(args.ffdnet)), sigma)
+            peers_used["ffdnet_sigma"] = sigma
+        rows = evaluate_restore(restorer, images, args.preset, args.strength, peers)
     else:
         from training.semantics import judges, read_labels
 
@@ -213,6 +253,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         **({"temperature": args.temperature} if args.task == "colorize" and args.temperature is not None else {}),
         **({"render_size": args.render_size} if args.task == "colorize" and args.render_size else {}),
         **({"strength": args.strength} if args.task == "restore" and args.strength != 1.0 else {}),
+        **peers_used,
         "images": len(rows),
         "ran": restorer.model(args.task).path.relative_to(weights.parent).as_posix(),
         "mean": mean,
