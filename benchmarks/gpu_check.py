@@ -107,7 +107,8 @@ def accuracy(folders: dict[str, str], device: str, photos: int) -> Result:
     import cv2
 
     from restore.color import rgb_to_lightness, shrink
-    from restore.pipeline import DEFAULT_RENDER_SIZE, Restorer
+    from restore.options import DEFAULT_RENDER_SIZE
+    from restore.pipeline import Restorer
     from training.metrics import psnr
 
     reference = Restorer(folders["fp32"], device="cpu")

@@ -27,16 +27,15 @@ def measure(
     weights: str, clip: str, batch: int, device: str, colorize: str, repeats: int, warmup: int, tile: int = DEFAULT_TILE
 ) -> Result:
     """Model-only and pipeline frames per second on `clip` (see the module docstring); `tile` as `--tile`."""
-    from types import SimpleNamespace
-
     from benchmarks.clips import read_clip
+    from restore.options import ProcessOptions
     from restore.pipeline import Restorer
     from restore.video import process_video
 
     restorer = Restorer(weights, device=device, tile=tile)
     restorer.prepare(colorize=colorize)
     frames = read_clip(Path(clip))[0]
-    options = SimpleNamespace(restore=True, colorize=colorize, render_size=None, temperature=None, strength=1.0)
+    options = ProcessOptions(colorize=colorize)
 
     def model_only() -> None:
         for start in range(0, len(frames), batch):

@@ -6,6 +6,7 @@ torch, gradio or av.
 
 from restore.errors import ImageError, ReviveError, WeightsError
 from restore.io_image import LoadedImage, load_image, save_png_atomic
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 
 __version__ = "0.1.0"
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ImageError",
     "LoadedImage",
+    "ProcessOptions",
     "Restorer",
     "ReviveError",
     "WeightsError",

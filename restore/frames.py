@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,11 @@ from restore.errors import ImageError
 from restore.files import Job, plan_jobs
 from restore.interpolate import Interpolator, Pair
 from restore.io_image import load_image, save_png_atomic
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 from restore.resume import file_identity, job_settings, locked, read_record, write_record
 from restore.sequence import (
     Frame,
-    ModelOptions,
     Progress,
     SequenceOptions,
     auto_batch,
@@ -45,7 +44,7 @@ def process_frames(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str],
     restorer: Restorer,
-    options: ModelOptions,
+    options: ProcessOptions,
     *,
     temporal: bool = True,
     factor: int = 1,
@@ -73,7 +72,7 @@ def process_frames(
     output.mkdir(parents=True, exist_ok=True)
     with locked(output):
         record = {
-            "settings": job_settings(restorer, **asdict(sequence), **({"factor": factor} if factor > 1 else {})),
+            "settings": job_settings(restorer, **sequence.record(), **({"factor": factor} if factor > 1 else {})),
             "inputs": [[job.source.relative_to(source).as_posix(), *file_identity(job.source)] for job in jobs],
         }
         start = _resume_point(read_record(output / RECORD_NAME), record, jobs, redo_before_changed=factor > 1)

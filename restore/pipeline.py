@@ -15,6 +15,7 @@ from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrin
 from restore.engine import DEVICES, OnnxModel
 from restore.hints import no_hints, resize_hints
 from restore.manifest import Manifest, ModelSpec, load_manifest
+from restore.options import DEFAULT_RENDER_SIZE, ProcessOptions, process_options
 from restore.palette import ColourCandidate, likeliest_colours, probabilities_at
 from restore.tiling import DEFAULT_TILE, TilePlan, run_tiled
 
@@ -22,8 +23,6 @@ log = logging.getLogger(__name__)
 
 REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 WEIGHTS_ENV = "REVIVE_WEIGHTS"
-COLORIZE_MODES = ("auto", "always", "never")
-DEFAULT_RENDER_SIZE = 512  # used when neither the caller nor the manifest gives one
 
 
 def default_weights_dir() -> Path:
@@ -90,77 +89,61 @@ class Restorer:
         """ONNX Runtime providers of the loaded models, in priority order ([] before any load)."""
         return next(iter(self._models.values())).providers if self._models else []
 
-    def prepare(
-        self, *, restore: bool = True, colorize: str = "auto", temperature: float | None = None, strength: float = 1.0
-    ) -> None:
-        """Load the models that process() with these options may need and check the options, so that
-        missing weights or bad settings fail before any photo is processed."""
-        _check_colorize_mode(colorize)
-        _check_strength(strength)
-        if restore:
+    def prepare(self, options: ProcessOptions | None = None, **changes: object) -> None:
+        """Load the models that process() with these options (a ProcessOptions, and/or its fields as keywords)
+        may need and check them, so that missing weights or bad settings fail before any photo is processed."""
+        options = process_options(options, changes)
+        if options.restore:
             spec = self.model("restore").spec
-            if self.tile:
-                TilePlan.make(self.tile, self.tile_overlap, spec.size_multiple, spec.receptive_field)
-        if colorize != "never":
-            self._temperature_feed(self.model("colorize").spec, temperature)
+            tile = self.tile if options.tile is None else options.tile
+            if tile:
+                TilePlan.make(tile, self.tile_overlap, spec.size_multiple, spec.receptive_field)
+        if options.colorize != "never":
+            self._temperature_feed(self.model("colorize").spec, options.temperature)
 
     def process(
         self,
         rgb: np.ndarray,
+        options: ProcessOptions | None = None,
         *,
-        restore: bool = True,
-        colorize: str = "auto",
-        render_size: int | None = None,
-        temperature: float | None = None,
-        tile: int | None = None,
-        strength: float = 1.0,
         hints: np.ndarray | None = None,
+        **changes: object,
     ) -> np.ndarray:
         """Restore and/or colourize an HxWx3 uint8 RGB image; returns a new array of the same size.
 
-        colorize: "auto" colourizes only black-and-white or toned photos (see color.is_grayscale) and photos
-        given hints, "always" or "never". render_size and temperature default to the manifest's values, tile to
-        the Restorer's. strength: how much of the restoration to keep (see restore_images). hints: an HxWx3
-        colour-hint map at the image's size (restore.hints; load_hints reads one from a file), for a colorize
-        model that takes hints.
+        options: a ProcessOptions (restore.options: restore, colorize, render_size, temperature, tile,
+        strength), and/or any of its fields as keywords, e.g. process(rgb, colorize="always"). colorize "auto"
+        colourizes only black-and-white or toned photos (see color.is_grayscale) and photos given hints.
+        hints: an HxWx3 colour-hint map at the image's size (restore.hints; load_hints reads one from a file),
+        for a colorize model that takes hints.
         """
-        return self.process_batch(
-            [rgb],
-            restore=restore,
-            colorize=colorize,
-            render_size=render_size,
-            temperature=temperature,
-            tile=tile,
-            strength=strength,
-            hints=None if hints is None else [hints],
-        )[0]
+        return self.process_batch([rgb], options, hints=None if hints is None else [hints], **changes)[0]
 
     def process_batch(
         self,
         images: Sequence[np.ndarray],
+        options: ProcessOptions | None = None,
         *,
-        restore: bool = True,
-        colorize: str = "auto",
-        render_size: int | None = None,
-        temperature: float | None = None,
-        tile: int | None = None,
-        strength: float = 1.0,
         hints: Sequence[np.ndarray | None] | None = None,
+        **changes: object,
     ) -> list[np.ndarray]:
         """process() for several images (hints: None, or a map or None per image). Same-size images that fit in
         one tile go through each model as one batch: the same results, faster on devices that gain from batching."""
+        options = process_options(options, changes)
         for rgb in images:
             if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
                 raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
-        _check_colorize_mode(colorize)
-        given = self._check_hints(images, hints, colorize)
-        wants_colour = [colourizes(rgb, colorize, hint) for rgb, hint in zip(images, given, strict=True)]
-        out = self.restore_images(images, tile=tile, strength=strength) if restore else [rgb.copy() for rgb in images]
+        given = self._check_hints(images, hints, options.colorize)
+        wants_colour = [colourizes(rgb, options.colorize, hint) for rgb, hint in zip(images, given, strict=True)]
+        if options.restore:
+            out = self.restore_images(images, tile=options.tile, strength=options.strength)
+        else:
+            out = [rgb.copy() for rgb in images]
         picked = [i for i, wanted in enumerate(wants_colour) if wanted]
         coloured = self.colorize_images(
             [out[i] for i in picked],
-            render_size=render_size,
-            temperature=temperature,
+            render_size=options.render_size,
+            temperature=options.temperature,
             hints=[given[i] for i in picked],
         )
         for i, rgb in zip(picked, coloured, strict=True):
@@ -178,7 +161,7 @@ class Restorer:
         self, images: Sequence[np.ndarray], *, tile: int | None = None, strength: float = 1.0
     ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile."""
-        _check_strength(strength)
+        ProcessOptions(tile=tile, strength=strength)  # checks them
         restored = self._correct(self._run_restore(images, tile))
         if strength == 1.0:
             return restored
@@ -367,13 +350,3 @@ def _blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.nd
     """`original` moved `strength` of the way to `restored` (uint8 both), rounded to uint8."""
     change = restored.astype(np.float32) - original
     return np.clip(np.rint(original + np.float32(strength) * change), 0, 255).astype(np.uint8)
-
-
-def _check_strength(strength: float) -> None:
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"strength must be between 0 and 1, not {strength}")
-
-
-def _check_colorize_mode(colorize: str) -> None:
-    if colorize not in COLORIZE_MODES:
-        raise ValueError(f"colorize must be one of {', '.join(COLORIZE_MODES)}, not {colorize!r}")

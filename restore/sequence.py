@@ -14,12 +14,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 from restore.color import GRAY_CHROMA_THRESHOLD, chroma_level
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 from restore.temporal import ChromaStabilizer
 
@@ -32,49 +33,34 @@ AUTO_BATCH, AUTO_BATCH_PIXELS = 4, 100_000
 _STOP = object()
 
 
-class ModelOptions(Protocol):
-    """What to do to each frame, as in Restorer.process(); None means the default."""
-
-    restore: bool
-    colorize: str
-    render_size: int | None
-    temperature: float | None
-    strength: float
-
-
 @dataclass(frozen=True)
 class SequenceOptions:
-    """ModelOptions for a whole sequence, with `colorize` decided ("always" or "never"), plus the tile size,
+    """What to do to every frame of a sequence: ProcessOptions with `colorize` decided ("always" or "never"),
     the temporal filter switch and the number of frames per model run."""
 
-    restore: bool = True
-    colorize: str = "always"
-    render_size: int | None = None
-    temperature: float | None = None
-    strength: float = 1.0
-    tile: int | None = None
+    process: ProcessOptions = ProcessOptions(colorize="always")
     temporal: bool = True
     batch: int = 1
 
     @classmethod
-    def build(cls, options: ModelOptions, colorize: str, *, temporal: bool, batch: int) -> SequenceOptions:
-        """From per-frame `options` (their `tile` too, if they have one) and the sequence's colorize decision."""
-        return cls(
-            restore=options.restore,
-            colorize=colorize,
-            render_size=options.render_size,
-            temperature=options.temperature,
-            strength=options.strength,
-            tile=getattr(options, "tile", None),
-            temporal=temporal,
-            batch=batch,
-        )
+    def build(cls, options: ProcessOptions, colorize: str, *, temporal: bool, batch: int) -> SequenceOptions:
+        """From per-frame `options` and the sequence's colorize decision."""
+        return cls(options.changed(colorize=colorize), temporal, batch)
 
     def __post_init__(self) -> None:
-        if self.colorize not in ("always", "never"):
-            raise ValueError(f"a sequence is colourized 'always' or 'never', not {self.colorize!r}")
+        if self.process.colorize not in ("always", "never"):
+            raise ValueError(f"a sequence is colourized 'always' or 'never', not {self.process.colorize!r}")
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, not {self.batch}")
+
+    @property
+    def stabilized(self) -> bool:
+        """Whether the temporal filter runs, carrying colour from frame to frame."""
+        return self.temporal and self.process.colorize == "always"
+
+    def record(self) -> dict[str, Any]:
+        """The options as one flat dict, for a job's record (restore.resume.job_settings)."""
+        return {**asdict(self.process), "temporal": self.temporal, "batch": self.batch}
 
 
 @dataclass(frozen=True)
@@ -123,7 +109,7 @@ def run_sequence(
     """Process `frames` (in order, from index first_needed(start, options.batch)) and call `write(frame, rgb)`
     in order for each frame from `start` on, from the writer thread. `seed_output` is the frame written for
     frame start - 1 by an earlier run."""
-    stabilizer = ChromaStabilizer() if options.temporal and options.colorize == "always" else None
+    stabilizer = ChromaStabilizer() if options.stabilized else None
     model_start = start - start % options.batch
 
     def finish(item: tuple[Frame, np.ndarray]) -> None:
@@ -133,15 +119,7 @@ def run_sequence(
     with _Writer(finish, depth=2 * options.batch) as writer:
 
         def run(batch: list[Frame]) -> None:
-            outputs = restorer.process_batch(
-                [frame.rgb for frame in batch],
-                restore=options.restore,
-                colorize=options.colorize,
-                render_size=options.render_size,
-                temperature=options.temperature,
-                tile=options.tile,
-                strength=options.strength,
-            )
+            outputs = restorer.process_batch([frame.rgb for frame in batch], options.process)
             for frame, rgb in zip(batch, outputs, strict=True):
                 if frame.index >= start:
                     writer.put((frame, rgb))

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,13 @@ import numpy as np
 from restore.atomic import atomic_path
 from restore.errors import VideoError
 from restore.io_image import load_image, save_png_atomic
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 from restore.resume import file_identity, job_settings, locked, read_record, write_record
 from restore.retime import FrameRate, Retimer, Timeline, Unit
 from restore.sequence import (
     SAMPLE_FRAMES,
     Frame,
-    ModelOptions,
     Progress,
     SequenceOptions,
     auto_batch,
@@ -78,7 +78,7 @@ def process_video(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str],
     restorer: Restorer,
-    options: ModelOptions,
+    options: ProcessOptions,
     *,
     temporal: bool = True,
     fps: FrameRate | None = None,
@@ -117,7 +117,7 @@ def process_video(
     if info.quarter_turns:
         log.info("%s: turned upright (display rotation %d degrees)", source, 90 * info.quarter_turns)
     settings = job_settings(
-        restorer, **asdict(sequence), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__
+        restorer, **sequence.record(), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__
     )
     work = _Segments(Path(work_dir) if work_dir else output.with_name(output.name + ".work"), chunk)
     work.folder.mkdir(parents=True, exist_ok=True)

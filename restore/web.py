@@ -25,13 +25,14 @@ import numpy as np
 from gradio.components import Component
 from gradio.utils import get_upload_folder
 
-from restore.color import is_grayscale, shrink
+from restore.color import shrink
 from restore.errors import ImageError, ReviveError, first_line
 from restore.hints import load_hints, overlay_hints, parse_points, render_points
 from restore.io_image import IMAGE_EXTENSIONS, LoadedImage, load_image, save_png_atomic
 from restore.manifest import ModelSpec
+from restore.options import COLORIZE_MODES, DEFAULT_RENDER_SIZE, TEMPERATURE_RANGE, ProcessOptions
 from restore.palette import ColourCandidate
-from restore.pipeline import COLORIZE_MODES, DEFAULT_RENDER_SIZE, Restorer
+from restore.pipeline import Restorer, colourizes
 from restore.retime import FrameRate
 from restore.web_cache import RestoredPhotos
 from restore.web_examples import write_examples
@@ -60,18 +61,6 @@ class WebSettings:
     queue_size: int
     max_batch: int = 50
     keep_results_s: int = 3600
-
-
-@dataclass(frozen=True)
-class Options:
-    """What to do to each photo or frame; None means the model's (or the Restorer's) default."""
-
-    restore: bool = True
-    colorize: str = "auto"
-    render_size: int | None = None
-    temperature: float | None = None
-    tile: int | None = None
-    strength: float = 1.0
 
 
 class Jobs:
@@ -283,26 +272,28 @@ class Jobs:
         temperature: float | None,
         tile: float | None,
         strength: float | None = None,
-    ) -> Options:
-        """Check the page's settings (as sent, unchecked by gradio) and turn them into Options."""
-        if colorize not in COLORIZE_MODES:
-            raise refuse(f"colorize must be one of {', '.join(COLORIZE_MODES)}, not {colorize!r}.")
+    ) -> ProcessOptions:
+        """Check the page's settings (as sent, unchecked by gradio) and turn them into ProcessOptions."""
         if not restore and colorize == "never":
             raise refuse("Nothing to do: turn on restoring, or set colourize to auto or always.")
         has_temperature = self.restorer.manifest.model("colorize").temperature is not None
         try:
-            options = Options(
-                restore=bool(restore),
-                colorize=colorize,
-                render_size=int(render_size) if render_size else None,
-                temperature=float(temperature) if temperature and has_temperature else None,
-                tile=int(tile) if tile is not None else None,
-                strength=float(strength) if strength is not None else 1.0,
+            render, temperature, tile, strength = (
+                None if value is None else float(value) for value in (render_size, temperature, tile, strength)
             )
         except (TypeError, ValueError):
             raise refuse("render_size, temperature, tile and strength must be numbers.") from None
-        if (options.render_size or 1) < 1 or (options.tile or 0) < 0 or not 0 <= options.strength <= 1:
-            raise refuse("render_size must be > 0, tile >= 0 and strength from 0 to 1.")
+        try:
+            options = ProcessOptions(
+                restore=bool(restore),
+                colorize=colorize,
+                render_size=int(render) if render else None,
+                temperature=temperature if temperature and has_temperature else None,
+                tile=None if tile is None else int(tile),
+                strength=1.0 if strength is None else strength,
+            )
+        except ValueError as exc:
+            raise refuse(f"{str(exc).capitalize()}.") from None
         return options
 
     def job_dir(self) -> Path:
@@ -320,26 +311,17 @@ class Jobs:
         return "GPU (CUDA)" if self.restorer.device_used == "cuda" else "CPU"
 
     def _process(
-        self, image: LoadedImage, options: Options, hints: np.ndarray | None = None, path: str | None = None
+        self, image: LoadedImage, options: ProcessOptions, hints: np.ndarray | None = None, path: str | None = None
     ) -> tuple[np.ndarray, bool]:
         """Run the models on one decoded photo (with colour hints, if any); returns (RGB, whether it was colourized).
         Hints colourize under auto too, as Restorer.process does. With the upload's `path`, the restored photo
         is kept for the next job on it (RestoredPhotos): the same result, without running the restore model."""
-        colourize = options.colorize == "always" or (
-            options.colorize == "auto" and (hints is not None or is_grayscale(image.rgb))
-        )
+        colourize = colourizes(image.rgb, options.colorize, hints)
         rgb, restore = image.rgb, options.restore
         if restore and path:
             rgb, restore = self.restored.restore(path, rgb, options.tile, options.strength), False
         rgb = self.restorer.process(
-            rgb,
-            restore=restore,
-            colorize="always" if colourize else "never",
-            render_size=options.render_size,
-            temperature=options.temperature,
-            tile=options.tile,
-            strength=options.strength,
-            hints=hints,
+            rgb, options, restore=restore, colorize="always" if colourize else "never", hints=hints
         )
         return rgb, colourize
 
@@ -532,7 +514,7 @@ def user_errors() -> Iterator[None]:
 def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Component]:
     """colorize, restore, render_size, temperature, tile and strength controls, in the handlers' argument order."""
     temperature = colorize_spec.temperature
-    low, high = temperature.range if temperature is not None and temperature.range else (0.05, 1.0)
+    low, high = temperature.range if temperature is not None and temperature.range else TEMPERATURE_RANGE
     multiple = restorer.manifest.model("restore").size_multiple
     colorize = gr.Radio(
         list(COLORIZE_MODES),

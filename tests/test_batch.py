@@ -175,10 +175,10 @@ def test_a_killed_driver_resumes_on_rerun(cluster, weights_dir, tmp_path, capsys
 class CrashingWorker(Worker):
     """A worker whose process dies by SIGKILL whenever it gets a photo named crash*: a file that kills it."""
 
-    def photo(self, job, options):
+    def photo(self, job, options, max_pixels):
         if job.source.name.startswith("crash"):
             os.kill(os.getpid(), signal.SIGKILL)
-        return super().photo(job, options)
+        return super().photo(job, options, max_pixels)
 
 
 def test_a_file_that_kills_its_worker_every_time_fails_alone(cluster, weights_dir, tmp_path, capsys, monkeypatch):

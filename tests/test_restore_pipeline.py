@@ -10,7 +10,7 @@ import pytest
 from skimage import data
 
 from benchmarks.tiny_models import write_weights
-from restore import Restorer
+from restore import ProcessOptions, Restorer
 from restore.color import chroma_level, rgb_to_lab
 from restore.errors import WeightsError
 from restore.pipeline import REPO_WEIGHTS, default_weights_dir
@@ -120,6 +120,40 @@ def test_prepare_checks_options_before_any_work(weights_dir):
         Restorer(weights_dir, device="cpu").prepare(temperature=5.0)
     with pytest.raises(ValueError, match="colorize must be one of"):
         Restorer(weights_dir, device="cpu").prepare(colorize="sometimes")
+
+
+def test_one_options_object_or_its_fields_as_keywords_give_the_same_photo(restorer):
+    options = ProcessOptions(colorize="always", render_size=96, temperature=0.5, strength=0.5)
+    by_keywords = restorer.process(GRAY, colorize="always", render_size=96, temperature=0.5, strength=0.5)
+    np.testing.assert_array_equal(restorer.process(GRAY, options), by_keywords)
+    # keywords change the options given, and are checked the same way
+    np.testing.assert_array_equal(
+        restorer.process(GRAY, options, colorize="never"), restorer.process(GRAY, options.changed(colorize="never"))
+    )
+    with pytest.raises(ValueError, match="strength must be between 0 and 1"):
+        restorer.process(GRAY, options, strength=2)
+    with pytest.raises(TypeError):
+        restorer.process(GRAY, options, vibrance=0.5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("colorize", "sometimes", "colorize must be one of auto, always, never"),
+        ("render_size", 0, "render_size must be > 0"),
+        ("temperature", 0.0, "temperature must be > 0"),
+        ("temperature", float("inf"), "temperature must be > 0"),
+        ("tile", -1, "tile must be >= 0"),
+        ("strength", 1.5, "strength must be between 0 and 1"),
+    ],
+)
+def test_process_options_refuse_each_bad_value_naming_it(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        ProcessOptions(**{field: value})
+    with pytest.raises(ValueError, match=message):
+        ProcessOptions().changed(**{field: value})
+    with pytest.raises(ValueError, match="nothing to do"):
+        ProcessOptions(restore=False, colorize="never").check_work()
 
 
 def test_bad_arguments(weights_dir):

@@ -76,7 +76,7 @@ def test_strength_zero_returns_the_photo_unchanged_and_out_of_range_is_refused(c
     assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), np.asarray(Image.open(photo).convert("RGB")))
     _, png, _ = client.predict(handle_file(str(photo)), colorize="never", strength=1, api_name="/restore_photo")
     assert not np.array_equal(np.asarray(Image.open(png).convert("RGB")), np.asarray(Image.open(photo).convert("RGB")))
-    with pytest.raises(AppError, match="strength from 0 to 1"):
+    with pytest.raises(AppError, match="Strength must be between 0 and 1"):
         client.predict(handle_file(str(photo)), strength=2, api_name="/restore_photo")
 
 

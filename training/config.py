@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from restore.options import PAPER_TEMPERATURE
 from training.degradations import PRESETS, DegradationConfig, config_from_dict
 
 
@@ -41,7 +42,7 @@ class ColorConfig:
 
     head: str = "bins"
     out_stride: int = 2
-    temperature: float = 0.38
+    temperature: float = PAPER_TEMPERATURE
     rebalance_mix: float = 0.5
     soft_sigma: float = 5.0
     neighbours: int = 5

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +29,10 @@ from restore.commands.photo import prepare_output_folder
 from restore.errors import ImageError, ReviveError
 from restore.files import plan_jobs
 from restore.io_image import load_image
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 from restore.resume import file_identity, job_settings, locked
 from restore.sequence import SAMPLE_FRAMES, SequenceOptions, auto_batch, decide_colorize, first_needed, sample_indices
-
-
-@dataclass(frozen=True)
-class PhotoSettings:
-    """restore.commands.photo.PhotoOptions, as sent to the workers."""
-
-    restore: bool
-    colorize: str
-    render_size: int | None
-    temperature: float | None
-    strength: float
-    max_pixels: int
 
 
 def run_photos(args: argparse.Namespace) -> int:
@@ -56,18 +45,16 @@ def run_photos(args: argparse.Namespace) -> int:
     restorer = _driver_restorer(args)
     if restorer is None or not prepare_output_folder(args.output):
         return 1
-    options = PhotoSettings(args.restore, args.colorize, args.render_size, args.temperature, args.strength,
-                            args.max_pixels)  # fmt: skip
-    settings = {key: value for key, value in asdict(options).items() if key != "max_pixels"}
+    options = ProcessOptions.from_args(args)
     failed = len(problems)
     with locked(args.output):
-        rerun = start_record(args.output, {"settings": _settings(restorer, args, mode="photos", **settings)})
+        rerun = start_record(args.output, {"settings": _settings(restorer, args, mode="photos", **asdict(options))})
         todo = [job for job in jobs if not (rerun and is_newer(job))]
         with _Progress("photo", len(jobs), len(jobs) - len(todo)) as progress:
             if todo:
                 with _pool(args, len(todo)) as pool:
                     progress.start(pool)
-                    for position, result in pool.map("photo", [(job, options) for job in todo]):
+                    for position, result in pool.map("photo", [(job, options, args.max_pixels) for job in todo]):
                         if isinstance(result, BaseException):
                             result = describe(todo[position].source, result)
                         failed += result is not None
@@ -89,11 +76,11 @@ def run_frames(args: argparse.Namespace) -> int:
         return 1
     colorize = decide_colorize(args.colorize, (load_image(jobs[i].source).rgb for i in sample_indices(len(jobs))))
     batch = args.batch or auto_batch(*load_image(jobs[0].source).rgb.shape[:2])
-    sequence = SequenceOptions.build(args, colorize, temporal=args.temporal == "on", batch=batch)
-    pieces = plan_pieces(len(jobs), args.chunk, stateful=_stateful(sequence))
+    sequence = _sequence_options(args, colorize, batch)
+    pieces = plan_pieces(len(jobs), args.chunk, stateful=sequence.stabilized)
     with locked(output):
         record = {
-            "settings": _settings(restorer, args, mode="frames", **asdict(sequence), chunk=args.chunk),
+            "settings": _settings(restorer, args, mode="frames", **sequence.record(), chunk=args.chunk),
             "inputs": [[job.source.relative_to(source).as_posix(), *file_identity(job.source)] for job in jobs],
         }
         rerun = start_record(output, record)
@@ -122,9 +109,9 @@ def run_film(args: argparse.Namespace) -> int:
         return 1
     batch = args.batch or auto_batch(info.height, info.width)
     colorize = decide_colorize(args.colorize, sample_frames(source, info, SAMPLE_FRAMES))
-    sequence = SequenceOptions.build(args, colorize, temporal=args.temporal == "on", batch=batch)
+    sequence = _sequence_options(args, colorize, batch)
     encoding = Encoding(info.width + info.width % 2, info.height + info.height % 2, info.time_base, info.rate, args.crf)
-    settings = _settings(restorer, args, mode="film", **asdict(sequence), crf=args.crf, chunk=args.chunk)
+    settings = _settings(restorer, args, mode="film", **sequence.record(), crf=args.crf, chunk=args.chunk)
     record = {"settings": {**settings, "av": av.__version__}, "input": [str(source.resolve()), *file_identity(source)]}
     work = WorkFolder(args.work_dir or output.with_name(output.name + ".work"))
     work.folder.mkdir(parents=True, exist_ok=True)
@@ -132,12 +119,12 @@ def run_film(args: argparse.Namespace) -> int:
         plan = work.resume(record)
         if plan is None:
             try:
-                plan = scan_film(source, info, find_cuts=_stateful(sequence))
+                plan = scan_film(source, info, find_cuts=sequence.stabilized)
             except BaseException:
                 work.remove()  # nothing worth resuming: a bad input, or nothing done yet
                 raise
             work.save_plan(plan)
-        pieces = plan_pieces(len(plan.pts), args.chunk, plan.cuts, stateful=_stateful(sequence))
+        pieces = plan_pieces(len(plan.pts), args.chunk, plan.cuts, stateful=sequence.stabilized)
         job = FilmJob(source, info, encoding, sequence, work.folder, plan.seekable)
         todo = [piece for piece in pieces if not work.finished(piece)]
         tasks = [(job, piece, plan.pts[first : piece.end]) for piece, first in _firsts(todo, batch)]
@@ -162,15 +149,17 @@ def _driver_restorer(args: argparse.Namespace) -> Restorer | None:
     return prepare_restorer(argparse.Namespace(**{**vars(args), "device": "cpu"}))
 
 
+def _sequence_options(args: argparse.Namespace, colorize: str, batch: int) -> SequenceOptions:
+    """The command's options for every frame of a sequence, with `colorize` decided for all of them."""
+    return SequenceOptions.build(ProcessOptions.from_args(args), colorize, temporal=args.temporal == "on", batch=batch)
+
+
 def _settings(restorer: Restorer, args: argparse.Namespace, **settings: Any) -> dict[str, Any]:
     """What decides the outputs, for the job's record (restore.resume.job_settings)."""
     tiling = {"tile": args.tile, "tile_overlap": args.tile_overlap}
     return job_settings(restorer, **{**tiling, "warmup": WARMUP, **settings})
 
 
-def _stateful(options: SequenceOptions) -> bool:
-    """Whether the temporal filter runs, carrying state from frame to frame (restore.sequence.run_sequence)."""
-    return options.temporal and options.colorize == "always"
 
 
 def _firsts(pieces: Sequence[Piece], batch: int) -> list[tuple[Piece, int]]:

@@ -19,9 +19,10 @@ from restore.cluster.film import FilmJob, encode_piece
 from restore.cluster.frames import write_piece
 from restore.cluster.pieces import Piece
 from restore.commands.common import describe
-from restore.commands.photo import PhotoOptions, process_photo
+from restore.commands.photo import process_photo
 from restore.errors import ImageError, ReviveError
 from restore.files import Job
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 from restore.sequence import SequenceOptions
 
@@ -78,10 +79,10 @@ class Worker:
         """Where the worker runs and whether its models loaded."""
         return WorkerInfo(os.getpid(), socket.gethostname(), self.restorer.device_used, self.error)
 
-    def photo(self, job: Job, options: PhotoOptions) -> tuple[int, str | None]:
+    def photo(self, job: Job, options: ProcessOptions, max_pixels: int) -> tuple[int, str | None]:
         """`revive photo` for one file; the result is None or the `path: reason` of its failure."""
         try:
-            process_photo(self.restorer, job, options)
+            process_photo(self.restorer, job, options, max_pixels)
         except (ImageError, OSError, MemoryError) as exc:
             return os.getpid(), describe(job.source, exc)
         return os.getpid(), None

@@ -13,7 +13,8 @@ from tqdm import tqdm
 
 from restore.engine import DEVICES
 from restore.errors import ImageError, ReviveError
-from restore.pipeline import COLORIZE_MODES, WEIGHTS_ENV, Restorer
+from restore.options import COLORIZE_MODES, ProcessOptions
+from restore.pipeline import WEIGHTS_ENV, Restorer
 from restore.retime import FrameRate
 from restore.sequence import Progress
 from restore.tiling import DEFAULT_TILE
@@ -113,8 +114,10 @@ def add_fps_option(parser: argparse.ArgumentParser, values: str) -> None:
 
 def check_process_options(args: argparse.Namespace) -> None:
     """UsageError when add_process_options' arguments leave nothing to do."""
-    if not args.restore and args.colorize == "never":
-        raise UsageError("--no-restore with --colorize never leaves nothing to do")
+    try:
+        ProcessOptions.from_args(args).check_work()
+    except ValueError:
+        raise UsageError("--no-restore with --colorize never leaves nothing to do") from None
 
 
 def make_restorer(args: argparse.Namespace) -> Restorer:
@@ -127,9 +130,7 @@ def prepare_restorer(args: argparse.Namespace) -> Restorer | None:
     checked (UsageError); None after reporting missing weights or an unusable device."""
     restorer = make_restorer(args)
     try:
-        restorer.prepare(
-            restore=args.restore, colorize=args.colorize, temperature=args.temperature, strength=args.strength
-        )
+        restorer.prepare(ProcessOptions.from_args(args))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except ReviveError as exc:

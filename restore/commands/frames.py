@@ -15,6 +15,7 @@ from restore.commands.common import (
     run_sequence_job,
 )
 from restore.frames import process_frames
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 from restore.sequence import Progress
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             args.input,
             args.output,
             restorer,
-            args,
+            ProcessOptions.from_args(args),
             temporal=temporal,
             factor=factor,
             batch=args.batch,

@@ -8,7 +8,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Protocol
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -28,6 +27,7 @@ from restore.errors import HintsError, ImageError
 from restore.files import Job, plan_jobs
 from restore.hints import load_hints
 from restore.io_image import DEFAULT_MAX_PIXELS, load_image, save_png_atomic
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer, colourizes
 
 log = logging.getLogger(__name__)
@@ -49,17 +49,6 @@ where a number written 0.0 to 1.0 is a fraction of the width, height or longer s
 (radius optional, default 0.005). A photo with hints is colourized under --colorize auto too.
 Exit status: 0 all written, 1 some inputs failed, 2 usage error.
 """
-
-
-class PhotoOptions(Protocol):
-    """What process_photo does to each photo: add_process_options' arguments and --max-pixels."""
-
-    restore: bool
-    colorize: str
-    render_size: int | None
-    temperature: float | None
-    strength: float
-    max_pixels: int
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -121,11 +110,12 @@ def run(args: argparse.Namespace) -> int:
     if not prepare_output_folder(args.output):
         return 1
     failed = len(problems)
+    options = ProcessOptions.from_args(args)
     # Log lines (a note on a file, say) go above the progress bar, as the error lines do.
     with logging_redirect_tqdm([logging.root]), tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as progress:
         for job in jobs:
             try:
-                done = process_photo(restorer, job, args, hints_file(job, args))
+                done = process_photo(restorer, job, options, args.max_pixels, hints_file(job, args))
             except HintsError as exc:
                 failed += 1
                 print_error(str(exc), write=tqdm.write)
@@ -176,28 +166,22 @@ def prepare_output_folder(folder: Path) -> bool:
     return True
 
 
-def process_photo(restorer: Restorer, job: Job, args: PhotoOptions, hints: Path | None = None) -> str:
+def process_photo(
+    restorer: Restorer, job: Job, options: ProcessOptions, max_pixels: int, hints: Path | None = None
+) -> str:
     """Restore and colourize `job.source` into `job.output` (a PNG, written atomically), with the colour hints
     of the file `hints` (HintsError if it cannot be used). What it did, in a few words: "restored,
     colourized, 640x480 px, 1.2 s"."""
     start = time.perf_counter()
-    image = load_image(job.source, max_pixels=args.max_pixels)
+    image = load_image(job.source, max_pixels=max_pixels)
     if image.note:
         log.warning("%s: %s", job.source, image.note)
     height, width = image.rgb.shape[:2]
-    hint_map = None if hints is None else load_hints(hints, height, width, max_pixels=args.max_pixels)
-    coloured = colourizes(image.rgb, args.colorize, hint_map)  # decided once: the summary says what was done
-    rgb = restorer.process(
-        image.rgb,
-        restore=args.restore,
-        colorize="always" if coloured else "never",
-        render_size=args.render_size,
-        temperature=args.temperature,
-        strength=args.strength,
-        hints=hint_map,
-    )
+    hint_map = None if hints is None else load_hints(hints, height, width, max_pixels=max_pixels)
+    coloured = colourizes(image.rgb, options.colorize, hint_map)  # decided once: the summary says what was done
+    rgb = restorer.process(image.rgb, options, colorize="always" if coloured else "never", hints=hint_map)
     job.output.parent.mkdir(parents=True, exist_ok=True)
     save_png_atomic(job.output, rgb, image.alpha)
     colour = "colourized" if coloured else "colours kept"
-    restored = "restored" if args.restore else "not restored"
+    restored = "restored" if options.restore else "not restored"
     return f"{restored}, {colour}, {width}x{height} px, {time.perf_counter() - start:.1f} s"

@@ -14,6 +14,7 @@ from restore.commands.common import (
     positive_int,
     run_sequence_job,
 )
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 from restore.sequence import Progress
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             args.input,
             args.output,
             restorer,
-            args,
+            ProcessOptions.from_args(args),
             temporal=args.temporal == "on",
             fps=args.fps,
             batch=args.batch,
