@@ -84,15 +84,15 @@ def torch_generator(weights: str, task: str) -> Any:
     from training.checkpoint import load_generator_weights
     from training.colorbins import ab_bin_centers
     from training.config import from_dict
-    from training.export import graph_for
-    from training.tasks import Task
+    from training.tasks import make_task
 
     entry = read_manifest_json(weights)["models"][task]
     config = from_dict(entry["training"]["config"])
-    bins = task == "colorize" and config.color.head == "bins"
-    generator = Task(config, np.ones(len(ab_bin_centers()), np.float32) if bins else None).build_generator()
+    bins = task == "colorize" and config.color.head == "bins"  # any weights: the decoding's come from the file
+    graph_task = make_task(config, np.ones(len(ab_bin_centers()), np.float32) if bins else None)
+    generator = graph_task.build_generator()
     load_generator_weights(generator, Path(weights) / entry["file"])
-    return graph_for(generator.eval(), task)[0].eval()
+    return graph_task.export_graph(generator.eval())[0].eval()
 
 
 def torch_latency(

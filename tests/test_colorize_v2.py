@@ -89,10 +89,10 @@ def test_hint_sampling_gives_none_some_or_all_samples_patch_means_of_the_truth()
 
 def test_the_class_loss_weighs_more_near_hints_and_alike_without_them():
     from training.config import resolve
-    from training.tasks import Task
+    from training.tasks import make_task
 
     config = resolve("colorize", overrides=[{"color": {"hint_weight": 9.0, "hint_radius": 4}}])
-    task = Task(config, np.ones(313, dtype=np.float32))
+    task = make_task(config, np.ones(313, dtype=np.float32))
     hints = torch.zeros(2, 3, 64, 64)
     hints[0, 2, 30:32, 40:42] = 1.0  # one 2 px patch in the first sample, none in the second
     emphasis = task.hint_emphasis(hints, stride=2)

@@ -22,9 +22,14 @@ GRID_STEP = 10.0
 GRID_LIMIT = 110.0
 
 
-@lru_cache(maxsize=1)
 def ab_bin_centers() -> np.ndarray:
-    """The (Q, 2) float32 ab centres of the grid cells that in-gamut sRGB colours fall into."""
+    """The (Q, 2) float32 ab centres of the grid cells that in-gamut sRGB colours fall into: a new array each
+    call (models hold theirs as buffers, which training updates in place: the EMA averages them)."""
+    return _bin_centers().copy()
+
+
+@lru_cache(maxsize=1)
+def _bin_centers() -> np.ndarray:
     levels = np.linspace(0.0, 1.0, 96, dtype=np.float32)
     rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 1, 3)
     ab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).reshape(-1, 3)[:, 1:]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from restore.color import rgb_to_lab
 from restore.io_image import IMAGE_EXTENSIONS
-from training.degradations import PRESETS, DegradationConfig, degrade, seed_for
+from training.degradations import DegradationConfig, degrade, seed_for
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -112,21 +112,12 @@ def restore_target(clean: np.ndarray, degraded: np.ndarray) -> np.ndarray:
     return clean
 
 
-def make_pair(clean: np.ndarray, task: str, degradation: DegradationConfig | None, rng: np.random.Generator):
-    """(input, target) float32 CHW tensors for one clean crop (`degradation` None: the input is not degraded).
+Pair = Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]]  # (clean, degraded) -> (x, y)
 
-    restore: degraded RGB in [0, 1] -> clean RGB in [0, 1] (gray target when the degraded copy is gray).
-    colorize: L* of the gray degraded copy -> a*b* of the clean crop (natural Lab units).
-    """
-    degraded = clean if degradation is None else degrade(clean, degradation, rng)
-    if task == "restore":
-        x, y = degraded.astype(np.float32) / 255.0, restore_target(clean, degraded).astype(np.float32) / 255.0
-    elif task == "colorize":
-        x = rgb_to_lab(to_gray(degraded))[..., :1]
-        y = rgb_to_lab(clean)[..., 1:]
-    else:
-        raise ValueError(f"unknown task {task!r}")
-    return torch.from_numpy(x.transpose(2, 0, 1).copy()), torch.from_numpy(y.transpose(2, 0, 1).copy())
+
+def degraded_copy(clean: np.ndarray, degradation: DegradationConfig | None, rng: np.random.Generator) -> np.ndarray:
+    """`clean` degraded with `degradation` (None: `clean` itself)."""
+    return clean if degradation is None else degrade(clean, degradation, rng)
 
 
 class PairDataset(Dataset):
@@ -135,13 +126,13 @@ class PairDataset(Dataset):
     def __init__(
         self,
         images: list[Path],
-        task: str,
+        pair: Pair,
         crop: int,
         crop_scale: tuple[float, float],
         degradation: DegradationConfig,
         seed: int,
     ):
-        self.images, self.task, self.crop, self.crop_scale = images, task, crop, tuple(crop_scale)
+        self.images, self.pair, self.crop, self.crop_scale = images, pair, crop, tuple(crop_scale)
         self.degradation, self.seed = degradation, seed
         self._permutation: tuple[int, np.ndarray] | None = None
 
@@ -158,7 +149,7 @@ class PairDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index, 1])
         clean = random_crop(read_rgb(self._image_for(index)), self.crop, self.crop_scale, rng)
-        return make_pair(clean, self.task, self.degradation, rng)
+        return self.pair(clean, degraded_copy(clean, self.degradation, rng))
 
 
 class StreamSampler(Sampler[int]):
@@ -200,13 +191,11 @@ def training_batches(
     return iter(loader)
 
 
-def validation_pairs(folder: Path, task: str, count: int, size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first `count` images, centre-cropped square and resized to `size`.
-
-    restore inputs are degraded with the fixed `eval` preset; colorize inputs are the clean image's L*, so the
-    colour metrics measure colorization alone.
-    """
-    degradation = PRESETS["eval"] if task == "restore" else None
+def validation_pairs(
+    folder: Path, pair: Pair, degradation: DegradationConfig | None, count: int, size: int = 256
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `count` images, centre-cropped square, resized to `size` and degraded with `degradation` (one
+    fixed seed per file name), as `pair` makes them into (inputs, targets)."""
     inputs, targets = [], []
     for path in list_images(folder)[:count]:
         image = read_rgb(path)
@@ -214,7 +203,7 @@ def validation_pairs(folder: Path, task: str, count: int, size: int = 256) -> tu
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
         clean = cv2.resize(image[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
-        x, y = make_pair(clean, task, degradation, np.random.default_rng(seed_for(path.name)))
+        x, y = pair(clean, degraded_copy(clean, degradation, np.random.default_rng(seed_for(path.name))))
         inputs.append(x)
         targets.append(y)
     return torch.stack(inputs), torch.stack(targets)

@@ -18,110 +18,40 @@ import torch.nn as nn
 from restore.atomic import atomic_path
 from restore.manifest import read_manifest_json, sha256_file, write_manifest_json
 from training import checkpoint
-from training.config import TrainConfig, from_dict
-from training.tasks import AB_SCALE, ColorizeNet, RestoreNet, Task
+from training.config import from_dict
+from training.tasks import Task, make_task, takes_hints, task_for_run
 
 PARITY_SIZES = ((1, 37, 53), (2, 64, 96))
 PARITY_TOLERANCE = 1e-3
 
 
-class RestoreGraph(nn.Module):
-    def __init__(self, generator: RestoreNet):
-        super().__init__()
-        self.generator = generator
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.generator(image).clamp(0.0, 1.0)
-
-
-class ColorizeGraph(nn.Module):
-    def __init__(self, generator: ColorizeNet):
-        super().__init__()
-        self.generator = generator
-
-    def forward(self, lightness: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
-        return self.generator.predict(lightness, temperature)
-
-
-class HintedColorizeGraph(ColorizeGraph):
-    """Takes hints in natural units, (N, 3, H, W) = a*, b*, mask (1 where hinted), at the L input's size, and also
-    returns the colour head's logits over the ab bins at stride 2 (the distribution a colour picker shows)."""
-
-    def forward(
-        self, lightness: torch.Tensor, temperature: torch.Tensor, hints: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        mask = hints[:, 2:3]
-        scaled = torch.cat([hints[:, :2] * mask / AB_SCALE, mask], dim=1)
-        logits = self.generator.logits(self.generator(lightness, scaled))
-        ab = self.generator.decode(logits, temperature, lightness.shape[-2:], shifted=True)
-        return ab, logits
-
-
 def load_generator(
     checkpoint_path: Path, prior_correction: float | None = None
-) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
-    """The EMA generator of a training checkpoint, in eval mode, with its config (as trained).
+) -> tuple[nn.Module, Task, dict[str, Any]]:
+    """The EMA generator of a training checkpoint, in eval mode, with its task (holding the config as trained).
 
     A colorizer's decoding needs the run's colour prior (its rebalancing weights): the run's color_prior.npy
     (or the config's `color.prior`), else computed again from the config's data folder. `prior_correction`
     replaces the config's share of the rebalancing that the decoding undoes.
     """
-    from training.trainer import class_weights
-
     state = checkpoint.load(checkpoint_path)
     config = from_dict(state["config"])
-    weights = class_weights(config, checkpoint_path.parent)
+    task = task_for_run(config, checkpoint_path.parent)
     decoding = config
     if prior_correction is not None:
         decoding = replace(config, color=replace(config.color, prior_correction=prior_correction))
-    generator = Task(decoding, weights).build_generator()
+    weights = None if task.class_weights is None else task.class_weights.numpy()
+    generator = make_task(decoding, weights).build_generator()
     generator.load_state_dict(checkpoint.ema_generator_state(state))
-    return generator.eval(), config, state
+    return generator.eval(), task, state
 
 
-def takes_hints(generator: nn.Module) -> bool:
-    return getattr(generator, "takes_hints", False)
-
-
-def graph_for(generator: nn.Module, task: str) -> tuple[nn.Module, list[str], list[str]]:
-    """The export wrapper in eval mode (the exporter restores a wrapper's mode afterwards, and a wrapper left in
-    training mode would put batch norm back on batch statistics), with its input and output names."""
-    if task == "restore":
-        return RestoreGraph(generator).eval(), ["image"], ["restored"]
-    if takes_hints(generator):
-        return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], ["ab", "ab_logits"]
-    return ColorizeGraph(generator).eval(), ["L", "temperature"], ["ab"]
-
-
-def example_inputs(
-    task: str, shape: tuple[int, int, int], temperature: float, seed: int = 0, hints: bool = False
-) -> list[np.ndarray]:
-    """Random inputs for the task's graph; with `hints`, a few hinted patches of random colour."""
-    rng = np.random.default_rng(seed)
-    n, h, w = shape
-    if task == "restore":
-        return [rng.random((n, 3, h, w), dtype=np.float32)]
-    inputs = [(rng.random((n, 1, h, w), dtype=np.float32) * 100.0), np.array([temperature], np.float32)]
-    if hints:
-        hint_map = np.zeros((n, 3, h, w), np.float32)
-        for i in range(n):
-            for _ in range(4):
-                y, x, size = rng.integers(0, h), rng.integers(0, w), rng.integers(1, 6)
-                hint_map[i, :2, y : y + size, x : x + size] = rng.uniform(-60, 60, (2, 1, 1))
-                hint_map[i, 2, y : y + size, x : x + size] = 1.0
-        inputs.append(hint_map)
-    return inputs
-
-
-def receptive_field(generator: nn.Module, task: str, size: int = 256) -> int:
+def receptive_field(generator: nn.Module, task: Task, size: int = 256) -> int:
     """Width of the input window holding 99% of the gradient of the output centre pixel, the identity path of a
     residual model left out (the tiler's guide for how much context a tile needs)."""
-    inputs = [torch.from_numpy(a) for a in example_inputs(task, (1, size, size), 0.38)]
+    inputs = [torch.from_numpy(a) for a in task.example_inputs((1, size, size))]
     inputs[0].requires_grad_(True)
-    if task == "restore":
-        output = generator.unet(inputs[0]) - inputs[0] if generator.unet.residual else generator.unet(inputs[0])
-    else:
-        output = generator.predict(*inputs)
+    output = task.centre_response(generator, inputs)
     output[0, :, size // 2, size // 2].sum().backward()
     energy = inputs[0].grad.abs().sum(dim=(0, 1))
     total = energy.sum()
@@ -132,12 +62,12 @@ def receptive_field(generator: nn.Module, task: str, size: int = 256) -> int:
     return size
 
 
-def complexity(generator: nn.Module, task: str) -> dict[str, float]:
+def complexity(generator: nn.Module, task: Task) -> dict[str, float]:
     """Parameters and GFLOPs per megapixel of input (2 x multiply-accumulates, counted on a 512 x 512 input)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    graph, _, _ = graph_for(generator, task)
-    inputs = [torch.from_numpy(a) for a in example_inputs(task, (1, 512, 512), 0.38, hints=takes_hints(generator))]
+    graph, _, _ = task.export_graph(generator)
+    inputs = [torch.from_numpy(a) for a in task.example_inputs((1, 512, 512), hints=takes_hints(generator))]
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         graph(*inputs)
     return {
@@ -146,15 +76,15 @@ def complexity(generator: nn.Module, task: str) -> dict[str, float]:
     }
 
 
-def export_onnx(generator: nn.Module, task: str, path: Path) -> None:
+def export_onnx(generator: nn.Module, task: Task, path: Path) -> None:
     """Legacy (TorchScript) exporter, opset 17, dynamic batch/height/width. Constant folding is left to ONNX
     Runtime's graph optimizer at load time so that every parameter keeps its name (fine-tuning reads them back)."""
-    graph, input_names, output_names = graph_for(generator, task)
+    graph, input_names, output_names = task.export_graph(generator)
     images = [name for name in input_names if name != "temperature"]
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in images + output_names}
     if "ab_logits" in dynamic:  # at stride 2: other sizes than the image's
         dynamic["ab_logits"] = {0: "batch", 2: "height_2", 3: "width_2"}
-    example = tuple(torch.from_numpy(a) for a in example_inputs(task, (1, 64, 64), 0.38, hints=takes_hints(generator)))
+    example = tuple(torch.from_numpy(a) for a in task.example_inputs((1, 64, 64), hints=takes_hints(generator)))
     torch.onnx.export(
         graph,
         example,
@@ -168,17 +98,17 @@ def export_onnx(generator: nn.Module, task: str, path: Path) -> None:
     )
 
 
-def check_parity(generator: nn.Module, task: str, path: Path, temperature: float) -> float:
+def check_parity(generator: nn.Module, task: Task, path: Path, temperature: float) -> float:
     """Max absolute difference between ONNX Runtime (CPU) and PyTorch fp32 on random inputs of odd sizes."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    graph, input_names, _ = graph_for(generator, task)
+    graph, input_names, _ = task.export_graph(generator)
     worst = 0.0
     multiple = generator.unet.size_multiple
     for n, h, w in PARITY_SIZES:  # at sizes the engine feeds: padded to the size multiple
         shape = (n, -(-h // multiple) * multiple, -(-w // multiple) * multiple)
-        arrays = example_inputs(task, shape, temperature, seed=sum(shape), hints=takes_hints(generator))
+        arrays = task.example_inputs(shape, temperature, seed=sum(shape), hints=takes_hints(generator))
         with torch.no_grad():
             expected = graph(*[torch.from_numpy(a) for a in arrays])
             expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
@@ -190,46 +120,20 @@ def check_parity(generator: nn.Module, task: str, path: Path, temperature: float
 
 
 def manifest_entry(
-    task: str,
-    file: str,
-    digest: str,
-    config: TrainConfig,
-    generator: nn.Module,
-    training: dict[str, Any],
-    temperature: float,
+    task: Task, file: str, digest: str, generator: nn.Module, training: dict[str, Any], temperature: float
 ) -> dict[str, Any]:
     from training.config import to_dict
 
-    multiple = generator.unet.size_multiple
-    if task == "restore":
-        io = {
-            "inputs": {"image": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
-            "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
-            "receptive_field": receptive_field(generator, task),
-        }
-    else:
-        inputs = {"L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]}}
-        if config.color.head == "bins":
-            inputs["temperature"] = {"shape": [1], "default": temperature, "range": [0.05, 1.0]}
-        outputs = {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}}
-        distribution = {}
-        if takes_hints(generator):
-            inputs["hints"] = {"layout": "NCHW", "channels": "ab+mask", "size": "L"}
-            centers = generator.centers.tolist()
-            distribution = {"distribution": {"output": "ab_logits", "stride": 2, "bins": centers}}
-        io = {
-            "inputs": inputs,
-            "outputs": outputs,
-            "render_size": 512,
-            **distribution,
-        }
+    io = task.manifest_io(generator, temperature)
+    if task.tiled:
+        io["receptive_field"] = receptive_field(generator, task)
     return {
         "file": file,
         "sha256": digest,
-        "task": task,
+        "task": task.name,
         **io,
-        "size_multiple": multiple,
-        "training": {**training, "config": to_dict(config)},
+        "size_multiple": generator.unet.size_multiple,
+        "training": {**training, "config": to_dict(task.config)},
         "metrics": {},
     }
 
@@ -248,12 +152,12 @@ def export(
     `prior_correction` the share of class rebalancing undone (defaults: the training config's, which is
     recorded unchanged).
     """
-    generator, config, state = load_generator(checkpoint_path, prior_correction)
-    task = config.task
+    generator, task, state = load_generator(checkpoint_path, prior_correction)
+    config = task.config
     temperature = config.color.temperature if temperature is None else temperature
     prior_correction = config.color.prior_correction if prior_correction is None else prior_correction
     out_dir.mkdir(parents=True, exist_ok=True)
-    file = f"{name or task}.onnx"
+    file = f"{name or task.name}.onnx"
     with atomic_path(out_dir / file) as tmp:
         export_onnx(generator, task, tmp)
         error = check_parity(generator, task, tmp, temperature)
@@ -265,16 +169,16 @@ def export(
         "wall_time_h": round(state.get("wall_seconds", 0.0) / 3600, 2),
         "hardware": state.get("hardware", ""),
         "parity_max_abs_error": error,
-        **({"decoding_prior_correction": prior_correction} if task == "colorize" else {}),
+        **({"decoding_prior_correction": prior_correction} if task.class_weights is not None else {}),
         **complexity(generator, task),
     }
-    entry = manifest_entry(task, file, sha256_file(out_dir / file), config, generator, training, temperature)
+    entry = manifest_entry(task, file, sha256_file(out_dir / file), generator, training, temperature)
     manifest = read_manifest_json(out_dir)
-    previous = manifest["models"].get(task, {})
+    previous = manifest["models"].get(task.name, {})
     entry["metrics"] = previous.get("metrics", {}) if previous.get("sha256") == entry["sha256"] else {}
     if previous.get("sha256") != entry["sha256"]:
         previous.pop("variants", None)  # made from the old model (e.g. its cpu-int8): re-make them
-    manifest["models"][task] = {**previous, **entry}
+    manifest["models"][task.name] = {**previous, **entry}
     write_manifest_json(out_dir, manifest)
     return entry
 

@@ -35,7 +35,8 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from restore.manifest import CPU_VARIANT, read_manifest_json
 from training.config import degradation_for, resolve
-from training.data import list_images, make_pair, random_crop, read_rgb
+from training.data import degraded_copy, list_images, random_crop, read_rgb
+from training.tasks import task_class
 from training.variants import (
     decoding_tail,
     name_nodes,
@@ -61,7 +62,7 @@ def calibration_feeds(
     for _ in range(samples):
         photo = read_rgb(photos[rng.integers(len(photos))])
         crop = random_crop(photo, config.crop, tuple(config.crop_scale), rng)
-        x, _ = make_pair(crop, task, degradation_for(config), rng)
+        x, _ = task_class(config).pair(crop, degraded_copy(crop, degradation_for(config), rng))
         feed = {image_name: x.numpy()[None]}
         if temperature is not None:
             feed["temperature"] = np.array([temperature["default"]], np.float32)

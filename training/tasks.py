@@ -1,4 +1,5 @@
-"""The two tasks as networks with their units, reconstruction losses and critic views.
+"""The two tasks, one class each: its network and units, training pairs, losses, critic view, sample images and
+export graph, so that the trainer, the data loader and the exporter never ask which task they run.
 
 restore:  degraded RGB in [0, 1] -> clean RGB in [0, 1]   (U-Net with an output residual, no normalization layers,
           so tiled inference equals whole-image inference up to the receptive field)
@@ -9,19 +10,26 @@ colorize: L* in [0, 100] -> a*b*                            (U-Net with group no
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from training.colorbins import ab_bin_centers, annealed_mean, nearest_bins
+from restore.color import lab_to_rgb, rgb_to_lab
+from restore.options import DEFAULT_RENDER_SIZE, PAPER_TEMPERATURE, TEMPERATURE_RANGE
+from training.colorbins import ab_bin_centers, annealed_mean, nearest_bins, rebalancing_weights
+from training.colour_prior import colour_prior
 from training.config import TrainConfig
+from training.data import colour_training_photos, list_images, restore_target, to_gray
+from training.degradations import PRESETS, DegradationConfig
 from training.encoder_unet import EncoderUNet
-from training.hints import sample_hints
+from training.hints import AB_SCALE, sample_hints
 from training.losses import rebalanced_cross_entropy
+from training.metrics import colorfulness
 from training.models import PatchCritic, UNetGenerator
-
-AB_SCALE = 110.0
 
 
 class RestoreNet(nn.Module):
@@ -85,52 +93,284 @@ class ColorizeNet(nn.Module):
         return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
 
     def predict(
-        self, lightness: torch.Tensor, temperature: float | torch.Tensor = 0.38, hints: torch.Tensor | None = None
+        self,
+        lightness: torch.Tensor,
+        temperature: float | torch.Tensor = PAPER_TEMPERATURE,
+        hints: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return self.decode(self.forward(lightness, hints), temperature, lightness.shape[-2:])
 
 
+class RestoreGraph(nn.Module):
+    """The exported restore graph: the output clamped to [0, 1]."""
+
+    def __init__(self, generator: RestoreNet):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.generator(image).clamp(0.0, 1.0)
+
+
+class ColorizeGraph(nn.Module):
+    """The exported colorize graph: L* and the decoding temperature in, a*b* out."""
+
+    def __init__(self, generator: ColorizeNet):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, lightness: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+        return self.generator.predict(lightness, temperature)
+
+
+class HintedColorizeGraph(ColorizeGraph):
+    """Takes hints in natural units, (N, 3, H, W) = a*, b*, mask (1 where hinted), at the L input's size, and also
+    returns the colour head's logits over the ab bins at stride 2 (the distribution a colour picker shows)."""
+
+    def forward(
+        self, lightness: torch.Tensor, temperature: torch.Tensor, hints: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        mask = hints[:, 2:3]
+        scaled = torch.cat([hints[:, :2] * mask / AB_SCALE, mask], dim=1)
+        logits = self.generator.logits(self.generator(lightness, scaled))
+        ab = self.generator.decode(logits, temperature, lightness.shape[-2:], shifted=True)
+        return ab, logits
+
+
+def takes_hints(generator: nn.Module) -> bool:
+    return getattr(generator, "takes_hints", False)
+
+
+def to_tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """HWC float32 arrays -> CHW tensors."""
+    return torch.from_numpy(x.transpose(2, 0, 1).copy()), torch.from_numpy(y.transpose(2, 0, 1).copy())
+
+
 class Task:
-    """Ties a generator to its loss terms and to what its critic sees."""
+    """What the trainer, the data loader and the exporter need to know about a task (see the subclasses)."""
+
+    name: ClassVar[str]
+    critic_channels: ClassVar[int]  # the critic sees the condition and the image, concatenated
+    tiled: ClassVar[bool]  # runs at full resolution in tiles: the export records its receptive field
+    validation_degradation: ClassVar[DegradationConfig | None]  # the sample grid's inputs (None: undamaged)
 
     def __init__(self, config: TrainConfig, class_weights: np.ndarray | None = None):
         self.config = config
-        self.name = config.task
-        self.centers = torch.from_numpy(ab_bin_centers())
         self.class_weights = None if class_weights is None else torch.from_numpy(class_weights)
-        if self.name == "colorize" and config.color.head == "bins" and class_weights is None:
-            raise ValueError("the bins colour head needs class-rebalancing weights (the colour prior)")
-        if self.name == "colorize" and config.color.head == "regression" and config.l1_weight <= 0:
-            raise ValueError("the regression colour head needs l1_weight > 0")
 
+    @classmethod
+    def for_run(cls, config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> Task:
+        """The task of the run in `run_dir`, with what it derives from the run's photos (default:
+        `training_photos`)."""
+        return cls(config)
+
+    # ----------------------------------------------------------------- data
+    @classmethod
+    def training_photos(cls, config: TrainConfig) -> list[Path]:
+        """The photos of the data folder to learn from."""
+        return list_images(Path(config.data))
+
+    @staticmethod
+    def pair(clean: np.ndarray, degraded: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input, target) CHW tensors in the task's units for a clean uint8 crop and its degraded copy."""
+        raise NotImplementedError
+
+    def images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
+        """A batch of inputs `x` with outputs or targets `y` in the task's units -> RGB uint8 images."""
+        raise NotImplementedError
+
+    def input_images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
+        """The inputs as pictures, for the sample grid."""
+        raise NotImplementedError
+
+    def validation_metrics(self, outputs: torch.Tensor, y: torch.Tensor, results: list, targets: list) -> dict:
+        """Task-specific validation metrics beyond PSNR, from the outputs and targets (tensors and images)."""
+        return {}
+
+    # ----------------------------------------------------------------- networks and losses
     def build_generator(self) -> nn.Module:
-        if self.name == "restore":
-            return RestoreNet(self.config)
-        weights = None if self.class_weights is None else self.class_weights.numpy()
-        return ColorizeNet(self.config, weights)
+        raise NotImplementedError
 
     def build_critic(self) -> PatchCritic:
-        channels = 6 if self.name == "restore" else 3
-        return PatchCritic(channels, self.config.critic.width, self.config.critic.layers)
+        return PatchCritic(self.critic_channels, self.config.critic.width, self.config.critic.layers)
 
     def needs_prediction(self, adversarial: bool) -> bool:
         """Whether a generator step must decode its output (decoding the colour bins is costly)."""
-        return self.name == "restore" or adversarial or self.config.l1_weight > 0
+        return adversarial or self.config.l1_weight > 0
 
     def training_hints(self, target: torch.Tensor) -> torch.Tensor | None:
         """Colour hints drawn from the ground truth for a training batch (None: the task takes no hints)."""
-        c = self.config.color
-        if self.name != "colorize" or c.hint_share <= 0:
-            return None
-        return sample_hints(target, c.hint_share, c.hint_mean_points)
+        return None
 
     def generate(
         self, generator: nn.Module, x: torch.Tensor, decode: bool = True, hints: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(raw output, prediction in target units at full size, or None when not `decode`)."""
-        if self.name == "restore":
-            raw = generator(x)
-            return raw, raw
+        raise NotImplementedError
+
+    def reconstruction_loss(
+        self,
+        raw: torch.Tensor,
+        prediction: torch.Tensor | None,
+        target: torch.Tensor,
+        hints: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Named, weighted loss terms (their sum is the reconstruction loss); `hints` as the generator saw them."""
+        raise NotImplementedError
+
+    def critic_view(self, x: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(condition, image) normalized to about [-1, 1], as the critic sees them."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- export
+    def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
+        """The export wrapper in eval mode (the exporter restores a wrapper's mode afterwards, and a wrapper left
+        in training mode would put batch norm back on batch statistics), with its input and output names."""
+        raise NotImplementedError
+
+    def example_inputs(
+        self, shape: tuple[int, int, int], temperature: float = PAPER_TEMPERATURE, seed: int = 0, hints: bool = False
+    ) -> list[np.ndarray]:
+        """Random inputs for the export graph; with `hints`, a few hinted patches of random colour."""
+        raise NotImplementedError
+
+    def centre_response(self, generator: nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
+        """What the receptive field is measured on: the output, less an identity path the model may have."""
+        raise NotImplementedError
+
+    def manifest_io(self, generator: nn.Module, temperature: float) -> dict[str, Any]:
+        """The manifest entry's inputs, outputs and task settings (docs/manifest.md)."""
+        raise NotImplementedError
+
+
+class RestoreTask(Task):
+    """Degraded RGB in [0, 1] -> clean RGB; a gray target where the degraded copy is gray."""
+
+    name = "restore"
+    critic_channels = 6
+    tiled = True
+    validation_degradation = PRESETS["eval"]
+
+    @staticmethod
+    def pair(clean: np.ndarray, degraded: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        target = restore_target(clean, degraded)
+        return to_tensors(degraded.astype(np.float32) / 255.0, target.astype(np.float32) / 255.0)
+
+    def images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
+        return [(t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8) for t in y]
+
+    def input_images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
+        return self.images(x, x)
+
+    def build_generator(self) -> nn.Module:
+        return RestoreNet(self.config)
+
+    def needs_prediction(self, adversarial: bool) -> bool:
+        return True  # the raw output is the prediction
+
+    def generate(
+        self, generator: nn.Module, x: torch.Tensor, decode: bool = True, hints: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raw = generator(x)
+        return raw, raw
+
+    def reconstruction_loss(
+        self,
+        raw: torch.Tensor,
+        prediction: torch.Tensor | None,
+        target: torch.Tensor,
+        hints: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        c = self.config
+        return {"l1": c.l1_weight * F.l1_loss(prediction.float(), target)} if c.l1_weight > 0 else {}
+
+    def critic_view(self, x: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x * 2.0 - 1.0, image * 2.0 - 1.0
+
+    def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
+        return RestoreGraph(generator).eval(), ["image"], ["restored"]
+
+    def example_inputs(
+        self, shape: tuple[int, int, int], temperature: float = PAPER_TEMPERATURE, seed: int = 0, hints: bool = False
+    ) -> list[np.ndarray]:
+        n, h, w = shape
+        return [np.random.default_rng(seed).random((n, 3, h, w), dtype=np.float32)]
+
+    def centre_response(self, generator: nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
+        output = generator.unet(inputs[0])
+        return output - inputs[0] if generator.unet.residual else output
+
+    def manifest_io(self, generator: nn.Module, temperature: float) -> dict[str, Any]:
+        return {
+            "inputs": {"image": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
+            "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
+        }
+
+
+class ColorizeTask(Task):
+    """L* of the gray degraded copy -> a*b* of the clean photo (natural Lab units); colour hints with a
+    pretrained encoder."""
+
+    name = "colorize"
+    critic_channels = 3
+    tiled = False
+    validation_degradation = None
+
+    def __init__(self, config: TrainConfig, class_weights: np.ndarray | None = None):
+        super().__init__(config, class_weights)
+        self.centers = torch.from_numpy(ab_bin_centers())
+        if config.color.head == "bins" and class_weights is None:
+            raise ValueError("the bins colour head needs class-rebalancing weights (the colour prior)")
+        if config.color.head == "regression" and config.l1_weight <= 0:
+            raise ValueError("the regression colour head needs l1_weight > 0")
+
+    @classmethod
+    def for_run(cls, config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> Task:
+        """With the bins head, the class-rebalancing weights of the run's colour prior (training.colour_prior)."""
+        if config.color.head != "bins":
+            return cls(config)
+        prior = colour_prior(config, run_dir, lambda: cls.training_photos(config) if photos is None else photos)
+        return cls(config, rebalancing_weights(prior, config.color.rebalance_mix, config.color.soft_sigma))
+
+    @classmethod
+    def training_photos(cls, config: TrainConfig) -> list[Path]:
+        """Without the gray and toned photos (`color.min_untoned_chroma`; 0 keeps them)."""
+        if config.color.min_untoned_chroma <= 0:
+            return list_images(Path(config.data))
+        return colour_training_photos(Path(config.data), config.color.min_untoned_chroma)
+
+    @staticmethod
+    def pair(clean: np.ndarray, degraded: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return to_tensors(rgb_to_lab(to_gray(degraded))[..., :1], rgb_to_lab(clean)[..., 1:])
+
+    def images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
+        return [lab_to_rgb(image) for image in torch.cat([x, y], dim=1).permute(0, 2, 3, 1).numpy()]
+
+    def input_images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
+        return self.images(x, 0 * y)
+
+    def validation_metrics(self, outputs: torch.Tensor, y: torch.Tensor, results: list, targets: list) -> dict:
+        """Colourfulness, its ratio to the truth's, and the ratio of tint variety (the spread of the images'
+        mean a*b*: near 0 when every photo gets the same tint, the sepia wash)."""
+        mean = float(np.mean([colorfulness(r) for r in results]))
+        variety = [ab.mean(dim=(2, 3)).std(dim=0).norm().item() for ab in (outputs, y)]
+        return {
+            "val/colorfulness": mean,
+            "val/colorfulness_ratio": mean / max(1e-6, float(np.mean([colorfulness(t) for t in targets]))),
+            "val/tint_variety_ratio": variety[0] / max(1e-6, variety[1]),
+        }
+
+    def build_generator(self) -> nn.Module:
+        weights = None if self.class_weights is None else self.class_weights.numpy()
+        return ColorizeNet(self.config, weights)
+
+    def training_hints(self, target: torch.Tensor) -> torch.Tensor | None:
+        c = self.config.color
+        return sample_hints(target, c.hint_share, c.hint_mean_points) if c.hint_share > 0 else None
+
+    def generate(
+        self, generator: nn.Module, x: torch.Tensor, decode: bool = True, hints: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         raw = generator(x, hints)
         return raw, generator.decode(raw, self.config.color.temperature, x.shape[-2:]) if decode else None
 
@@ -141,10 +381,9 @@ class Task:
         target: torch.Tensor,
         hints: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Named, weighted loss terms (their sum is the reconstruction loss); `hints` as the generator saw them."""
         c = self.config
         terms = {}
-        if self.name == "colorize" and c.color.head == "bins":
+        if c.color.head == "bins":
             stride = c.color.out_stride
             target_small = F.avg_pool2d(target, stride) if stride > 1 else target
             centers, weights = self._on(self.centers, raw), self._on(self.class_weights, raw)
@@ -152,8 +391,7 @@ class Task:
             emphasis = self.hint_emphasis(hints, stride)
             terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, bins, soft, weights, emphasis)
         if c.l1_weight > 0:
-            scale = 1.0 if self.name == "restore" else AB_SCALE
-            terms["l1"] = c.l1_weight * F.l1_loss(prediction.float() / scale, target / scale)
+            terms["l1"] = c.l1_weight * F.l1_loss(prediction.float() / AB_SCALE, target / AB_SCALE)
         return terms
 
     def hint_emphasis(self, hints: torch.Tensor | None, stride: int) -> torch.Tensor | None:
@@ -171,7 +409,62 @@ class Task:
         return tensor if tensor.device == like.device else tensor.to(like.device)
 
     def critic_view(self, x: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(condition, image) normalized to about [-1, 1], as the critic sees them."""
-        if self.name == "restore":
-            return x * 2.0 - 1.0, image * 2.0 - 1.0
         return x / 50.0 - 1.0, image / AB_SCALE
+
+    def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
+        if takes_hints(generator):
+            return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], ["ab", "ab_logits"]
+        return ColorizeGraph(generator).eval(), ["L", "temperature"], ["ab"]
+
+    def example_inputs(
+        self, shape: tuple[int, int, int], temperature: float = PAPER_TEMPERATURE, seed: int = 0, hints: bool = False
+    ) -> list[np.ndarray]:
+        rng = np.random.default_rng(seed)
+        n, h, w = shape
+        inputs = [(rng.random((n, 1, h, w), dtype=np.float32) * 100.0), np.array([temperature], np.float32)]
+        if hints:
+            hint_map = np.zeros((n, 3, h, w), np.float32)
+            for i in range(n):
+                for _ in range(4):
+                    y, x, size = rng.integers(0, h), rng.integers(0, w), rng.integers(1, 6)
+                    hint_map[i, :2, y : y + size, x : x + size] = rng.uniform(-60, 60, (2, 1, 1))
+                    hint_map[i, 2, y : y + size, x : x + size] = 1.0
+            inputs.append(hint_map)
+        return inputs
+
+    def centre_response(self, generator: nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return generator.predict(*inputs)
+
+    def manifest_io(self, generator: nn.Module, temperature: float) -> dict[str, Any]:
+        inputs = {"L": {"layout": "NCHW", "channels": "L", "range": [0.0, 100.0]}}
+        if self.config.color.head == "bins":
+            inputs["temperature"] = {"shape": [1], "default": temperature, "range": list(TEMPERATURE_RANGE)}
+        io: dict[str, Any] = {
+            "inputs": inputs,
+            "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},
+            "render_size": DEFAULT_RENDER_SIZE,
+        }
+        if takes_hints(generator):
+            inputs["hints"] = {"layout": "NCHW", "channels": "ab+mask", "size": "L"}
+            io["distribution"] = {"output": "ab_logits", "stride": 2, "bins": generator.centers.tolist()}
+        return io
+
+
+TASKS: dict[str, type[Task]] = {task.name: task for task in (RestoreTask, ColorizeTask)}
+
+
+def task_class(config: TrainConfig) -> type[Task]:
+    """The Task subclass for `config.task`."""
+    if config.task not in TASKS:
+        raise ValueError(f"unknown task {config.task!r}; choose from {', '.join(TASKS)}")
+    return TASKS[config.task]
+
+
+def make_task(config: TrainConfig, class_weights: np.ndarray | None = None) -> Task:
+    """The Task for `config.task`; a colorizer with the bins head needs the run's `class_weights`."""
+    return task_class(config)(config, class_weights)
+
+
+def task_for_run(config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> Task:
+    """The Task of the run in `run_dir` (see Task.for_run)."""
+    return task_class(config).for_run(config, run_dir, photos)

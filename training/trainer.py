@@ -21,11 +21,9 @@ import yaml
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from restore.color import lab_to_rgb
 from training import checkpoint, distributed
-from training.colorbins import empirical_distribution, rebalancing_weights
 from training.config import TrainConfig, degradation_for, to_dict
-from training.data import PairDataset, colour_training_photos, list_images, training_batches, validation_pairs
+from training.data import PairDataset, training_batches, validation_pairs
 from training.losses import (
     critic_loss,
     feature_matching,
@@ -33,8 +31,8 @@ from training.losses import (
     gradient_penalty,
     instance_noise_sigma,
 )
-from training.metrics import colorfulness, psnr
-from training.tasks import Task
+from training.metrics import psnr
+from training.tasks import task_class, task_for_run
 
 
 def ema_with_warmup(decay: float):
@@ -68,32 +66,6 @@ class NonFiniteLoss(RuntimeError):
     """A loss became NaN or infinite; nothing is saved from that step."""
 
 
-def training_photos(config: TrainConfig) -> list[Path]:
-    """The data folder's photos; for colorize, without the gray and toned ones (`color.min_untoned_chroma`)."""
-    if config.task != "colorize" or config.color.min_untoned_chroma <= 0:
-        return list_images(Path(config.data))
-    return colour_training_photos(Path(config.data), config.color.min_untoned_chroma)
-
-
-def colour_prior(config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> np.ndarray:
-    """The training photos' ab-bin distribution (default: `training_photos`), computed once, stored with the run."""
-    stored = Path(config.color.prior) if config.color.prior else run_dir / "color_prior.npy"
-    if stored.exists():
-        return np.load(stored)
-    distribution = empirical_distribution(training_photos(config) if photos is None else photos)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    np.save(stored, distribution)
-    return distribution
-
-
-def class_weights(config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> np.ndarray | None:
-    """The colour head's class-rebalancing weights from the run's colour prior (None unless colorize with bins)."""
-    if config.task != "colorize" or config.color.head != "bins":
-        return None
-    prior = colour_prior(config, run_dir, photos)
-    return rebalancing_weights(prior, config.color.rebalance_mix, config.color.soft_sigma)
-
-
 def hardware_description(ctx: distributed.Context) -> str:
     """E.g. '1 x NVIDIA H100' or 'AMD EPYC 9R14 (2 threads)', for the model card."""
     if ctx.device.type == "cuda":
@@ -110,14 +82,6 @@ def grad_norm(module: nn.Module) -> float:
     return torch.stack(norms).norm().item() if norms else 0.0
 
 
-def to_images(task: Task, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
-    """Batch of model inputs or outputs in task units -> RGB uint8 images."""
-    if task.name == "restore":
-        return [(t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8) for t in y]
-    lab = torch.cat([x, y], dim=1).permute(0, 2, 3, 1).numpy()
-    return [lab_to_rgb(image) for image in lab]
-
-
 class Trainer:
     def __init__(self, config: TrainConfig, resume: bool = False):
         self.config = config
@@ -127,8 +91,8 @@ class Trainer:
         torch.manual_seed(config.seed + self.ctx.rank)
         self.run_dir = Path(config.out)
         self.last_path = self.run_dir / "last.pt"
-        photos = training_photos(config)
-        self.task = Task(config, class_weights(config, self.run_dir, photos))
+        photos = task_class(config).training_photos(config)
+        self.task = task_for_run(config, self.run_dir, photos)
         device = self.ctx.device
         self.generator = self.task.build_generator().to(device)
         self.critic = self.task.build_critic().to(device)
@@ -149,7 +113,7 @@ class Trainer:
             self._restore(checkpoint.load(self.last_path, device))
         self.dataset = PairDataset(
             photos,
-            config.task,
+            self.task.pair,
             config.crop,
             config.crop_scale,
             degradation_for(config),
@@ -313,7 +277,8 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """Metrics of the EMA generator on the validation images, and a sample grid (input, output, target)."""
-        x, y = validation_pairs(Path(self.config.val), self.task.name, self.config.val_images)
+        task = self.task
+        x, y = validation_pairs(Path(self.config.val), task.pair, task.validation_degradation, self.config.val_images)
         model = self.ema.module.eval()
         with self.autocast():
             outputs = (
@@ -327,20 +292,12 @@ class Trainer:
                 .cpu()
             )
         model.train()
-        inputs = to_images(self.task, x, x) if self.task.name == "restore" else to_images(self.task, x, 0 * y)
-        results, targets = to_images(self.task, x, outputs), to_images(self.task, x, y)
+        inputs, results, targets = task.input_images(x, y), task.images(x, outputs), task.images(x, y)
         metrics = {
             "val/psnr": float(np.mean([psnr(t, r) for t, r in zip(targets, results, strict=True)])),
             "val/psnr_input": float(np.mean([psnr(t, i) for t, i in zip(targets, inputs, strict=True)])),
         }
-        if self.task.name == "colorize":
-            metrics["val/colorfulness"] = float(np.mean([colorfulness(r) for r in results]))
-            metrics["val/colorfulness_ratio"] = metrics["val/colorfulness"] / max(
-                1e-6, float(np.mean([colorfulness(t) for t in targets]))
-            )
-            # spread of the images' mean a*b*: near 0 when every photo gets the same tint (sepia wash)
-            variety = [ab.mean(dim=(2, 3)).std(dim=0).norm().item() for ab in (outputs, y)]
-            metrics["val/tint_variety_ratio"] = variety[0] / max(1e-6, variety[1])
+        metrics.update(task.validation_metrics(outputs, y, results, targets))
         grid = np.concatenate(
             [np.concatenate(row, axis=0) for row in zip(inputs, results, targets, strict=True)], axis=1
         )
