@@ -18,6 +18,9 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
+from restore.errors import ImageError
+from restore.io_image import load_image
+
 GRID_STEP = 10.0
 GRID_LIMIT = 110.0
 
@@ -88,10 +91,11 @@ def empirical_distribution(images: list[Path], pixels_per_image: int = 4096, see
     counts = np.zeros(len(centers), dtype=np.float64)
     rng = np.random.default_rng(seed)
     for path in images:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
+        try:
+            rgb = load_image(path, max_pixels=None).rgb
+        except (ImageError, OSError):
             continue
-        lab = cv2.cvtColor(bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab).reshape(-1, 3)
+        lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
         sample = lab[rng.integers(0, len(lab), size=min(pixels_per_image, len(lab))), 1:]
         nearest = np.argmin(((sample[:, None, :] - centers[None]) ** 2).sum(-1), axis=1)
         counts += np.bincount(nearest, minlength=len(centers))

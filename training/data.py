@@ -18,7 +18,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from restore.color import rgb_to_lab
-from restore.io_image import IMAGE_EXTENSIONS
+from restore.errors import ImageError
+from restore.io_image import IMAGE_EXTENSIONS, load_image
 from training.degradations import DegradationConfig, degrade, seed_for
 
 
@@ -31,11 +32,9 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """RGB uint8 image (OpenCV decode, EXIF orientation applied)."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"cannot read image {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    """RGB uint8 image, decoded as inference decodes it (restore.io_image.load_image: upright per EXIF, 16-bit
+    and palette images to 8-bit RGB, the first frame of an animation; no pixel limit)."""
+    return load_image(path, max_pixels=None).rgb
 
 
 def untoned_chroma(rgb: np.ndarray, bands: int = 16, side: int = 96) -> float:
@@ -63,8 +62,10 @@ def colour_photos(paths: list[Path], minimum: float) -> tuple[list[Path], list[P
     """
     kept, toned = [], []
     for path in paths:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        uncoloured = bgr is not None and untoned_chroma(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)) < minimum
+        try:
+            uncoloured = untoned_chroma(read_rgb(path)) < minimum
+        except (ImageError, OSError):
+            uncoloured = False
         (toned if uncoloured else kept).append(path)
     return kept, toned
 

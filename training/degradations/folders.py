@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from restore.atomic import atomic_path
+from restore.io_image import load_image
 from training.degradations.pipeline import degrade, seed_for
 from training.degradations.presets import PRESETS
 
@@ -31,11 +32,8 @@ def degrade_folder(preset: str, in_dir: Path, out_dir: Path, seed: int = 0) -> i
         raise ValueError(f"several inputs share a stem, outputs would collide: {', '.join(clashes)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in paths:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read image {path}")
         rng = np.random.default_rng(seed_for(path.name) ^ seed)
-        rgb = degrade(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), PRESETS[preset], rng)
+        rgb = degrade(load_image(path, max_pixels=None).rgb, PRESETS[preset], rng)
         ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         if not ok:
             raise RuntimeError(f"PNG encoding failed for {path}")
