@@ -95,13 +95,14 @@ def write_gray_and_sepia(folder: Path) -> None:
         cv2.imwrite(str(folder / name), cv2.cvtColor(toned, cv2.COLOR_RGB2BGR))
 
 
-def test_untoned_chroma_separates_colour_photos_from_gray_and_toned_prints(photo_folder, tmp_path):
-    from training.data import colour_photos, list_images, read_rgb, untoned_chroma
+def test_chroma_level_separates_colour_photos_from_gray_and_toned_prints(photo_folder, tmp_path):
+    from restore.color import chroma_level
+    from training.data import colour_photos, list_images, read_rgb
 
     write_gray_and_sepia(tmp_path)
-    assert untoned_chroma(read_rgb(tmp_path / "gray.png")) < 0.1
-    assert untoned_chroma(read_rgb(tmp_path / "sepia.png")) < 1.5
-    assert all(untoned_chroma(read_rgb(photo)) > 5 for photo in list_images(photo_folder))
+    assert chroma_level(read_rgb(tmp_path / "gray.png")) < 0.1
+    assert chroma_level(read_rgb(tmp_path / "sepia.png")) < 1.5
+    assert all(chroma_level(read_rgb(photo)) > 5 for photo in list_images(photo_folder))
     kept, toned = colour_photos(list_images(tmp_path), 1.5)
     assert (kept, [p.name for p in toned]) == ([], ["gray.png", "sepia.png"])
 

@@ -51,8 +51,9 @@ class ColorConfig:
     # the learned distribution toward rare colours by the weights (Menon et al. 2021, logit adjustment); 1 undoes
     # it (desaturated), 0 keeps it (Zhang et al.'s decoding). Measured in the model card; `export` can set it.
     prior_correction: float = 0.0
-    # training photos whose colour is a function of their lightness (gray, sepia: `training.data.untoned_chroma`
-    # below this) are skipped; 0 keeps every photo
+    # training photos whose colour is a function of their lightness (gray, sepia: `restore.color.chroma_level`
+    # below this) are skipped; 0 keeps every photo. On the 2,520 training photos 1.5 leaves out 12 gray or
+    # toned ones and no colour photo.
     min_untoned_chroma: float = 1.5
     # colour hints (Zhang et al. 2017, training.hints): the share of samples given hints, and their mean number
     # of points; 0 trains a model without a hints input

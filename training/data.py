@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from restore.color import rgb_to_lab
+from restore.color import chroma_level
 from restore.errors import ImageError
 from restore.io_image import IMAGE_EXTENSIONS, load_image
 from training.degradations import DegradationConfig, degrade, seed_for
@@ -37,24 +37,9 @@ def read_rgb(path: Path) -> np.ndarray:
     return load_image(path, max_pixels=None).rgb
 
 
-def untoned_chroma(rgb: np.ndarray, bands: int = 16, side: int = 96) -> float:
-    """Colour a photo has of its own: RMS a*b* distance of its pixels from the mean colour of their lightness band.
-
-    Near 0 for gray and toned prints (sepia, cyanotype, selenium), whose colour is a function of lightness;
-    5-20 for most colour photographs (computed on a thumbnail of `side` px).
-    """
-    scale = side / max(rgb.shape[:2])
-    if scale < 1:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    lab = rgb_to_lab(rgb).reshape(-1, 3)
-    band = np.minimum((lab[:, 0] * bands / 100.0).astype(int), bands - 1)
-    count = np.maximum(np.bincount(band, minlength=bands), 1)
-    means = np.stack([np.bincount(band, lab[:, c], minlength=bands) / count for c in (1, 2)], axis=1)
-    return float(np.sqrt(((lab[:, 1:] - means[band]) ** 2).sum(axis=1).mean()))
-
-
 def colour_photos(paths: list[Path], minimum: float) -> tuple[list[Path], list[Path]]:
-    """(photos with colour of their own, gray or toned photos) by `untoned_chroma` against `minimum`.
+    """(photos with colour of their own, gray or toned photos) by restore.color.chroma_level against `minimum`
+    (the measure `--colorize auto` decides by, with a lower bar: only prints that are nearly one tint).
 
     A colorizer must not learn from the second kind: it would learn that old-looking photos are brown or gray
     (Zhang et al. 2016 likewise drop ImageNet's grayscale photos). Unreadable files stay in the first list, for
@@ -63,7 +48,7 @@ def colour_photos(paths: list[Path], minimum: float) -> tuple[list[Path], list[P
     kept, toned = [], []
     for path in paths:
         try:
-            uncoloured = untoned_chroma(read_rgb(path)) < minimum
+            uncoloured = chroma_level(read_rgb(path)) < minimum
         except (ImageError, OSError):
             uncoloured = False
         (toned if uncoloured else kept).append(path)
