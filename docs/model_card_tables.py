@@ -64,6 +64,11 @@ def restore_table(results: list[dict]) -> str:
         f"| degraded input | {mean['input_psnr']:.2f} | {mean['input_ssim']:.3f} |",
         f"| OpenCV (inpaint + non-local means) | {mean['opencv_psnr']:.2f} | {mean['opencv_ssim']:.3f} |",
     ]
+    peer = next((r for r in results if "ffdnet_psnr" in r["mean"]), None)
+    if peer is not None:
+        m, sigma = peer["mean"], peer["ffdnet_sigma"]
+        label = f"FFDNet (colour weights, noise level {sigma:g} chosen on training photos)"
+        lines.append(f"| {label} | {m['ffdnet_psnr']:.2f} | {m['ffdnet_ssim']:.3f} |")
     for result in sorted(results, key=restore_order):
         m = result["mean"]
         lines.append(f"| {restore_label(result)} | {m['model_psnr']:.2f} | {m['model_ssim']:.3f} |")

@@ -87,15 +87,19 @@ def quantize_model(
     activations: str = "uint8",
     method: str = "minmax",
     op_types: list[str] | None = None,
+    keep_fp32: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Write the QDQ int8 model of `source` to `target`; returns the settings used."""
+    """Write the QDQ int8 model of `source` to `target`; returns the settings used. Nodes whose names start with
+    one of `keep_fp32` stay fp32 (mixed precision), as the decoding tail does."""
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)  # ONNX shape inference suffices
         model = onnx.load(str(prepared))
         name_nodes(model)
         onnx.save(model, str(prepared))
-        excluded = decoding_tail(model)
+        excluded = decoding_tail(model) + [
+            n.name for n in model.graph.node if keep_fp32 and n.name.startswith(keep_fp32)
+        ]
         quantize_static(
             str(prepared),
             str(target),
@@ -118,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--activations", choices=sorted(ACTIVATION_TYPES), default="uint8")
     parser.add_argument("--method", choices=sorted(METHODS), default="minmax", help="activation range calibration")
     parser.add_argument("--conv-only", action="store_true", help="quantize convolutions only (else every op ORT can)")
+    parser.add_argument(
+        "--keep-fp32",
+        nargs="+",
+        default=[],
+        metavar="PREFIX",
+        help="leave the nodes whose names start with these in fp32, e.g. /generator/unet/stem /generator/unet/head",
+    )
     args = parse_variant_args(parser, argv)
     manifest = read_manifest_json(args.weights)
     photos = list_images(args.calibration)
@@ -132,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             activations=args.activations,
             method=args.method,
             op_types=["Conv"] if args.conv_only else None,
+            keep_fp32=tuple(args.keep_fp32),
         )
         record[task] = {
             "file": target.name,
