@@ -9,7 +9,6 @@ are aged out by gradio's delete_cache on the same schedule.
 from __future__ import annotations
 
 import contextvars
-import functools
 import shutil
 import tempfile
 import time
@@ -130,25 +129,28 @@ class Jobs:
         with user_errors():
             return path, load_image(path, max_pixels=self.settings.max_pixels)
 
-    def check_upload(self, kind: str, upload: str | dict[str, Any] | list[Any] | None) -> None:
-        """Say at once, as a one-line error, when a just-picked photo or video cannot be used, and warn of
-        unreadable photos in a batch (which Restore all will skip), instead of only after the button."""
-        if kind == "photo" and _uploaded_path(upload):
+    def check_photo(self, upload: str | dict[str, Any] | None) -> None:
+        """Say at once, as a one-line error, when a just-picked photo cannot be used (not only after Restore)."""
+        if _uploaded_path(upload):
             self.read_photo(upload)
-        elif kind == "video":
-            video = _uploaded_path(upload.get("video") if isinstance(upload, dict) and "video" in upload else upload)
-            if video:
-                from restore.video_io import probe  # PyAV loads with the first video
 
+    def check_video(self, upload: str | dict[str, Any] | None) -> None:
+        """Say at once when a just-picked video cannot be read."""
+        video = _uploaded_path(upload.get("video") if isinstance(upload, dict) and "video" in upload else upload)
+        if video:
+            from restore.video_io import probe  # PyAV loads with the first video
+
+            with user_errors():
+                probe(Path(video))
+
+    def check_batch(self, uploads: list[Any] | None) -> None:
+        """Warn at once of the photos of a batch that cannot be read (Restore all skips them)."""
+        for path in filter(None, map(_uploaded_path, uploads or [])):
+            try:
                 with user_errors():
-                    probe(Path(video))
-        elif kind == "batch":
-            for path in filter(None, map(_uploaded_path, upload or [])):
-                try:
-                    with user_errors():
-                        load_image(path, max_pixels=self.settings.max_pixels)
-                except gr.Error as exc:
-                    gr.Warning(f"{exc.message} (Restore all skips it)")
+                    load_image(path, max_pixels=self.settings.max_pixels)
+            except gr.Error as exc:
+                gr.Warning(f"{exc.message} (Restore all skips it)")
 
     def hint_map(
         self, hints: str | None, hints_file: str | dict[str, Any] | None, height: int, width: int
@@ -418,11 +420,10 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
         video.button.click(
             jobs.video, video.inputs, video.outputs, api_name="restore_video", show_progress_on=video.outputs[0], **run
         )
-        for tab, kind in ((photo, "photo"), (batch, "batch"), (video, "video")):
+        for tab, check in ((photo, jobs.check_photo), (batch, jobs.check_batch), (video, jobs.check_video)):
             tab.inputs[0].change(
-                functools.partial(jobs.check_upload, kind), tab.inputs[0], None, preprocess=False,
-                api_visibility="private", concurrency_limit=None,
-            )  # fmt: skip
+                check, tab.inputs[0], None, preprocess=False, api_visibility="private", concurrency_limit=None
+            )
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     return demo
 
