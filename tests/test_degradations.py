@@ -56,6 +56,8 @@ EFFECTS = {
     "fade": {"fade": {"p": 1}},
     "tint_yellow": {"tint": {"p": 1, "sepia_p": 0}},
     "tint_sepia": {"tint": {"p": 1, "sepia_p": 1}},
+    "tint_selenium": {"tint": {"p": 1, "sepia_p": 0, "selenium_p": 1}},
+    "silvering": {"silvering": {"p": 1}},
     "crease": {"crease": {"p": 1}},
     "scratches": {"scratches": {"p": 1, "count": [3, 6]}},
     "dust": {"dust": {"p": 1, "density": [2000, 4000]}},
@@ -229,3 +231,17 @@ def test_clean_share_leaves_that_share_of_photos_untouched(photo):
     ]
     assert 0.08 < np.mean(untouched) < 0.22  # clean_p 0.15
     assert not any(np.array_equal(degrade(small, PRESETS["train"], np.random.default_rng(s)), small) for s in range(50))
+
+
+def test_selenium_tones_shadows_purple_brown_and_silvering_grows_from_the_edges_over_dark_parts():
+    gray = np.repeat(np.linspace(20, 235, 256, dtype=np.float32).reshape(1, -1, 1), 3, axis=2).repeat(64, axis=0)
+    toned = degrade(gray.astype(np.uint8), config_from_dict(EFFECTS["tint_selenium"]), np.random.default_rng(0))
+    shadow = toned[:, 40].astype(int).mean(axis=0)
+    assert shadow[0] > shadow[1] and shadow[2] > shadow[1]  # red and blue over green: purple-brown
+    highlight = toned[:, 250].astype(int).mean(axis=0)
+    assert np.ptp(highlight) <= 3  # highlights stay neutral
+    dark = np.full((200, 300, 3), 30, np.uint8)
+    silvered = degrade(dark, config_from_dict(EFFECTS["silvering"]), np.random.default_rng(1)).astype(int)
+    edge, centre = silvered[:, :3].mean(), silvered[90:110, 140:160].mean()
+    assert edge > centre + 10 and abs(centre - 30) < 10
+    assert (silvered[:, :3, 2] >= silvered[:, :3, 0]).all()  # bluish

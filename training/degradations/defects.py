@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -14,7 +15,18 @@ import numpy as np
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would query PyPI on import
 
 from training.degradations.sampling import happens, integer, luma_of, uniform
-from training.degradations.schema import Crease, Dust, Exposure, Fade, Grain, Halftone, Scratches, Tint, Vignette
+from training.degradations.schema import (
+    Crease,
+    Dust,
+    Exposure,
+    Fade,
+    Grain,
+    Halftone,
+    Scratches,
+    Silvering,
+    Tint,
+    Vignette,
+)
 
 
 def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +95,26 @@ def _tint(img: np.ndarray, cfg: Tint, rng: np.random.Generator) -> np.ndarray:
         luma = luma_of(img)[..., None]
         sepia = luma ** np.array([1.0, 1.3, 1.9], dtype=np.float32)  # brown shadows, cream highlights
         return img + strength * (sepia - img)
+    if happens(rng, cfg.selenium_p):
+        luma = luma_of(img)[..., None]
+        selenium = luma ** np.array([1.1, 1.3, 1.05], dtype=np.float32)  # purple-brown shadows, white highlights
+        return img + strength * (selenium - img)
     return img * np.array([1.0, 1.0 - 0.3 * strength, 1.0 - 0.75 * strength], dtype=np.float32)
+
+
+SILVER = np.array([0.62, 0.65, 0.70], dtype=np.float32)  # the bluish gray of silver mirroring
+
+
+def _silvering(img: np.ndarray, cfg: Silvering, rng: np.random.Generator) -> np.ndarray:
+    height, width = img.shape[:2]
+    y, x = _grid(height, width)
+    reach = uniform(rng, cfg.reach) * min(height, width)
+    edges = rng.uniform(0.3, 1.0, 4).astype(np.float32)  # each edge of the print silvered to its own degree
+    distances = (y, height - y, x, width - x)
+    near_edge = functools.reduce(np.maximum, [w * np.exp(-d / reach) for w, d in zip(edges, distances, strict=True)])
+    darkness = (1.0 - luma_of(img)) ** 2
+    sheen = (uniform(rng, cfg.strength) * near_edge * darkness)[..., None]
+    return img + sheen * (SILVER - img)
 
 
 def _fold(img: np.ndarray, cfg: Crease, rng: np.random.Generator) -> np.ndarray:
@@ -192,6 +223,7 @@ DEFECTS: tuple[tuple[str, Callable[[np.ndarray, Any, np.random.Generator], np.nd
     ("halftone", _halftone),
     ("fade", _fade),
     ("tint", _tint),
+    ("silvering", _silvering),
     ("crease", _crease),
     ("scratches", _scratches),
     ("dust", _dust),

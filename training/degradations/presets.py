@@ -17,6 +17,7 @@ from training.degradations.schema import (
     Noise,
     Resize,
     Scratches,
+    Silvering,
     Stage,
     Tint,
     Vignette,
@@ -66,6 +67,18 @@ def _train2() -> DegradationConfig:
         exposure=dataclasses.replace(base.exposure, p=0.15),
         fade=dataclasses.replace(base.fade, p=0.2),
         tint=dataclasses.replace(base.tint, p=0.1),
+    )
+
+
+def _train3() -> DegradationConfig:
+    """``train2`` with what old prints also have (#19): selenium as well as sepia toning, silver mirroring, and
+    more sound photos (25%), so that a restorer learns when not to act."""
+    base = _train2()
+    return dataclasses.replace(
+        base,
+        clean_p=0.25,
+        tint=dataclasses.replace(base.tint, p=0.2, selenium_p=0.4),
+        silvering=Silvering(p=0.1),
     )
 
 
@@ -168,6 +181,7 @@ def _colorize() -> DegradationConfig:
 PRESETS: dict[str, DegradationConfig] = {
     "train": _train(),
     "train2": _train2(),
+    "train3": _train3(),
     "eval": _eval(),
     "bopbtl": _bopbtl(),
     "colorize": _colorize(),

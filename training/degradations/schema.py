@@ -153,11 +153,22 @@ class Fade(_Checked):
 
 @dataclass(frozen=True)
 class Tint(_Checked):
-    """Yellowed paper (multiplicative warm cast) or sepia toning (warm tone curve of the luminance)."""
+    """Yellowed paper (multiplicative warm cast), or a toned black-and-white print: sepia (warm tone curve of
+    the luminance) or selenium (purple-brown shadows, neutral highlights)."""
 
     p: float = 0.0
     strength: Range = (0.2, 0.6)
     sepia_p: float = 0.4
+    selenium_p: float = 0.0  # of the prints not sepia-toned
+
+
+@dataclass(frozen=True)
+class Silvering(_Checked):
+    """Silver mirroring: a bluish metallic sheen on the dark parts of an old print, strongest at its edges."""
+
+    p: float = 0.0
+    strength: Range = (0.2, 0.6)  # blend towards the silver colour where the sheen is fullest
+    reach: Range = (0.05, 0.25)  # how far it creeps in from the edges, as a share of the shorter side
 
 
 @dataclass(frozen=True)
@@ -214,6 +225,7 @@ class DegradationConfig(_Checked):
     halftone: Halftone = field(default_factory=Halftone)
     fade: Fade = field(default_factory=Fade)
     tint: Tint = field(default_factory=Tint)
+    silvering: Silvering = field(default_factory=Silvering)
     crease: Crease = field(default_factory=Crease)
     scratches: Scratches = field(default_factory=Scratches)
     dust: Dust = field(default_factory=Dust)
