@@ -207,9 +207,47 @@ def ffdnet_sigma_on(args: argparse.Namespace) -> float:
     return sigma
 
 
+Report = tuple[list[dict[str, Any]], dict[str, float], dict[str, Any]]  # per photo, means, settings used
+
+
+def restore_report(restorer: Any, images: list[Path], args: argparse.Namespace) -> Report:
+    """The restore eval with its baselines (and FFDNet with `--ffdnet`)."""
+    from training.peers import ffdnet_restorer, load_ffdnet
+
+    peers, settings = {}, {}
+    if args.ffdnet:
+        sigma = args.ffdnet_sigma if args.ffdnet_sigma is not None else ffdnet_sigma_on(args)
+        peers["ffdnet"] = ffdnet_restorer(load_ffdnet(Path(args.ffdnet)), sigma)
+        settings["ffdnet_sigma"] = sigma
+    if args.strength != 1.0:
+        settings["strength"] = args.strength
+    rows = evaluate_restore(restorer, images, args.preset, args.strength, peers)
+    return rows, summarize(rows), settings
+
+
+def colorize_report(restorer: Any, images: list[Path], args: argparse.Namespace) -> Report:
+    """The colorize eval: colour measures, tint variety and (unless --no-semantic) the classifiers' verdicts."""
+    from training.semantics import judges, read_labels
+
+    classifiers = judges() if args.semantic else None
+    labels = read_labels(Path(args.labels)) if args.labels else None
+    rows = evaluate_colorize(
+        restorer, images, args.temperature, args.render_size, classifiers, labels, args.hint_points
+    )
+    mean = summarize(rows)
+    mean["model_tint_variety"] = tint_variety(rows, "model")
+    mean["truth_tint_variety"] = tint_variety(rows, "truth")
+    if args.semantic:
+        mean.update(semantic_summary(rows))
+    settings = {"temperature": args.temperature, "render_size": args.render_size}
+    return rows, mean, {key: value for key, value in settings.items() if value}
+
+
+EVALUATIONS = {"restore": restore_report, "colorize": colorize_report}
+
+
 def run_evaluation(args: argparse.Namespace) -> int:
     from restore.pipeline import Restorer
-    from training.peers import ffdnet_restorer, load_ffdnet
 
     weights = Path(args.weights)
     restorer = Restorer(weights.parent, device="cpu")
@@ -221,28 +259,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
     images = list_images(Path(args.data))
     if args.limit:
         images = images[: args.limit]
-    peers_used: dict[str, Any] = {}
-    if args.task == "restore":
-        peers = {}
-        if args.ffdnet:
-            sigma = args.ffdnet_sigma if args.ffdnet_sigma is not None else ffdnet_sigma_on(args)
-            peers["ffdnet"] = ffdnet_restorer(load_ffdnet(Path(args.ffdnet)), sigma)
-            peers_used["ffdnet_sigma"] = sigma
-        rows = evaluate_restore(restorer, images, args.preset, args.strength, peers)
-    else:
-        from training.semantics import judges, read_labels
-
-        classifiers = judges() if args.semantic else None
-        labels = read_labels(Path(args.labels)) if args.labels else None
-        rows = evaluate_colorize(
-            restorer, images, args.temperature, args.render_size, classifiers, labels, args.hint_points
-        )
-    mean = summarize(rows)
-    if args.task == "colorize":
-        mean["model_tint_variety"] = tint_variety(rows, "model")
-        mean["truth_tint_variety"] = tint_variety(rows, "truth")
-        if args.semantic:
-            mean.update(semantic_summary(rows))
+    rows, mean, settings = EVALUATIONS[args.task](restorer, images, args)
     table = markdown(rows, mean)
     print(table)
     result = {
@@ -250,10 +267,7 @@ def run_evaluation(args: argparse.Namespace) -> int:
         "weights": str(weights),
         "data": str(args.data),
         "preset": args.preset,
-        **({"temperature": args.temperature} if args.task == "colorize" and args.temperature is not None else {}),
-        **({"render_size": args.render_size} if args.task == "colorize" and args.render_size else {}),
-        **({"strength": args.strength} if args.task == "restore" and args.strength != 1.0 else {}),
-        **peers_used,
+        **settings,
         "images": len(rows),
         "ran": restorer.model(args.task).path.relative_to(weights.parent).as_posix(),
         "mean": mean,
