@@ -171,6 +171,21 @@ def test_export_with_hints_matches_pytorch_and_the_manifest_describes_the_input(
     assert entry["size_multiple"] == 32
 
 
+def test_an_automatic_export_of_a_hinted_model_has_no_hints_input_and_colours_as_with_no_hints(hinted_colorizer):
+    from restore.pipeline import Restorer
+    from training.export import export
+
+    root = hinted_colorizer["root"]
+    entry = export(root / "run" / "last.pt", root / "automatic", hints=False)
+    assert "hints" not in entry["inputs"] and "distribution" not in entry
+    assert entry["training"]["parity_max_abs_error"] < 1e-3
+    automatic, hinted = Restorer(root / "automatic", device="cpu"), Restorer(root / "weights", device="cpu")
+    assert not automatic.takes_hints and hinted.takes_hints
+    gray = np.repeat(data.camera()[::4, ::4, None], 3, axis=2)
+    colour = [r.process(gray, restore=False, colorize="always").astype(int) for r in (automatic, hinted)]
+    assert np.abs(colour[0] - colour[1]).max() <= 1
+
+
 def test_restorer_feeds_zero_hints_automatically_and_given_hints_move_the_colour(hinted_colorizer):
     from restore.pipeline import Restorer
 

@@ -136,7 +136,9 @@ def _export(args: argparse.Namespace) -> int:
     from training.export import export
 
     command = "revive-train " + shlex.join(sys.argv[1:])
-    entry = export(Path(args.checkpoint), Path(args.out), args.name, command, args.temperature, args.prior_correction)
+    entry = export(
+        Path(args.checkpoint), Path(args.out), args.name, command, args.temperature, args.prior_correction, args.hints
+    )
     print(
         f"exported {entry['task']} to {Path(args.out) / entry['file']} "
         f"(parity max abs error {entry['training']['parity_max_abs_error']:.2e})"
@@ -265,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--prior-correction",
         type=float,
         help="colorize: share of the class rebalancing that the decoding undoes, 0-1 (default: training's)",
+    )
+    export.add_argument(
+        "--no-hints",
+        dest="hints",
+        action="store_false",
+        help="colorize: export a hinted model's automatic graph only, without the hints input (while its hints "
+        "are not good enough to offer)",
     )
     export.set_defaults(handler=_export)
 

@@ -19,7 +19,7 @@ from restore.atomic import atomic_path
 from restore.manifest import read_manifest_json, sha256_file, write_manifest_json
 from training import checkpoint
 from training.config import from_dict
-from training.tasks import Task, make_task, takes_hints, task_for_run
+from training.tasks import Task, make_task, task_for_run
 
 PARITY_SIZES = ((1, 37, 53), (2, 64, 96))
 PARITY_TOLERANCE = 1e-3
@@ -67,7 +67,7 @@ def complexity(generator: nn.Module, task: Task) -> dict[str, float]:
     from torch.utils.flop_counter import FlopCounterMode
 
     graph, _, _ = task.export_graph(generator)
-    inputs = [torch.from_numpy(a) for a in task.example_inputs((1, 512, 512), hints=takes_hints(generator))]
+    inputs = [torch.from_numpy(a) for a in task.example_inputs((1, 512, 512), hints=task.graph_takes_hints(generator))]
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         graph(*inputs)
     return {
@@ -84,7 +84,8 @@ def export_onnx(generator: nn.Module, task: Task, path: Path) -> None:
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in images + output_names}
     if "ab_logits" in dynamic:  # at stride 2: other sizes than the image's
         dynamic["ab_logits"] = {0: "batch", 2: "height_2", 3: "width_2"}
-    example = tuple(torch.from_numpy(a) for a in task.example_inputs((1, 64, 64), hints=takes_hints(generator)))
+    arrays = task.example_inputs((1, 64, 64), hints=task.graph_takes_hints(generator))
+    example = tuple(torch.from_numpy(a) for a in arrays)
     torch.onnx.export(
         graph,
         example,
@@ -108,7 +109,7 @@ def check_parity(generator: nn.Module, task: Task, path: Path, temperature: floa
     multiple = generator.unet.size_multiple
     for n, h, w in PARITY_SIZES:  # at sizes the engine feeds: padded to the size multiple
         shape = (n, -(-h // multiple) * multiple, -(-w // multiple) * multiple)
-        arrays = task.example_inputs(shape, temperature, seed=sum(shape), hints=takes_hints(generator))
+        arrays = task.example_inputs(shape, temperature, seed=sum(shape), hints=task.graph_takes_hints(generator))
         with torch.no_grad():
             expected = graph(*[torch.from_numpy(a) for a in arrays])
             expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
@@ -145,14 +146,17 @@ def export(
     command: str = "",
     temperature: float | None = None,
     prior_correction: float | None = None,
+    hints: bool = True,
 ) -> dict[str, Any]:
     """Export, verify parity (< 1e-3) and update out_dir/manifest.json; returns the manifest entry.
 
     Colorize decoding, built into the graph: `temperature` is the default of its temperature input and
     `prior_correction` the share of class rebalancing undone (defaults: the training config's, which is
-    recorded unchanged).
+    recorded unchanged). `hints` False exports a hinted colorizer's automatic graph only (no hints input: the
+    web UI and CLI then offer no hint tools).
     """
     generator, task, state = load_generator(checkpoint_path, prior_correction)
+    task.export_hints = hints
     config = task.config
     temperature = config.color.temperature if temperature is None else temperature
     prior_correction = config.color.prior_correction if prior_correction is None else prior_correction

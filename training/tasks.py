@@ -157,6 +157,11 @@ class Task:
     def __init__(self, config: TrainConfig, class_weights: np.ndarray | None = None):
         self.config = config
         self.class_weights = None if class_weights is None else torch.from_numpy(class_weights)
+        self.export_hints = True  # False: export a hinted generator's automatic graph only
+
+    def graph_takes_hints(self, generator: nn.Module) -> bool:
+        """Whether the export graph has the hints input (and the distribution output)."""
+        return self.export_hints and takes_hints(generator)
 
     @classmethod
     def for_run(cls, config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> Task:
@@ -412,7 +417,7 @@ class ColorizeTask(Task):
         return x / 50.0 - 1.0, image / AB_SCALE
 
     def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
-        if takes_hints(generator):
+        if self.graph_takes_hints(generator):
             return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], ["ab", "ab_logits"]
         return ColorizeGraph(generator).eval(), ["L", "temperature"], ["ab"]
 
@@ -444,7 +449,7 @@ class ColorizeTask(Task):
             "outputs": {"ab": {"layout": "NCHW", "channels": "ab", "range": [-128.0, 127.0]}},
             "render_size": DEFAULT_RENDER_SIZE,
         }
-        if takes_hints(generator):
+        if self.graph_takes_hints(generator):
             inputs["hints"] = {"layout": "NCHW", "channels": "ab+mask", "size": "L"}
             io["distribution"] = {"output": "ab_logits", "stride": 2, "bins": generator.centers.tolist()}
         return io
