@@ -38,16 +38,16 @@ def measure(weights: str, photos: int, height: int, width: int, workers: int, re
     from PIL import Image
 
     from restore.cluster.connect import LOCAL_OBJECT_STORE, Shape
-    from restore.cluster.driver import PhotoSettings
     from restore.cluster.pool import WorkerPool
     from restore.cluster.worker import WorkerSettings
     from restore.files import plan_jobs
     from restore.io_image import DEFAULT_MAX_PIXELS
+    from restore.options import ProcessOptions
     from restore.tiling import DEFAULT_TILE
 
     ray.init(num_cpus=workers, object_store_memory=LOCAL_OBJECT_STORE, include_dashboard=False, log_to_driver=False)
     settings = WorkerSettings(Path(weights), "cpu", DEFAULT_TILE, 32, 1, True, "auto", None, 1.0, os.getcwd())
-    options = PhotoSettings(True, "auto", None, None, 1.0, DEFAULT_MAX_PIXELS)
+    options = ProcessOptions(tile=DEFAULT_TILE)
     with tempfile.TemporaryDirectory() as tmp:
         album = Path(tmp, "album")
         album.mkdir()
@@ -59,7 +59,7 @@ def measure(weights: str, photos: int, height: int, width: int, workers: int, re
 
             def run() -> None:
                 jobs, _ = plan_jobs([album], Path(tmp, f"out{next(runs)}"))
-                for _, error in pool.map("photo", [(job, options) for job in jobs]):
+                for _, error in pool.map("photo", [(job, options, DEFAULT_MAX_PIXELS) for job in jobs]):
                     if error is not None:
                         raise RuntimeError(error)
 

@@ -295,7 +295,8 @@ class Jobs:
                 strength=1.0 if strength is None else strength,
             )
         except ValueError as exc:
-            raise refuse(f"{str(exc).capitalize()}.") from None
+            message = str(exc)
+            raise refuse(f"{message[:1].upper()}{message[1:]}.") from None
         return options
 
     def job_dir(self) -> Path:

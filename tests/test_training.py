@@ -58,6 +58,8 @@ def test_the_runs_yaml_changes_its_degradation_preset_and_a_wrong_option_is_refu
         resolve("restore", overrides=[{"degradation_params": {"tint": {"opacity": 1}}}])
     with pytest.raises(ValueError, match="unknown degradation preset 'faded'"):
         resolve("restore", overrides=[{"degradation": "faded"}])
+    with pytest.raises(ValueError, match="'degradation_params' takes a mapping"):
+        resolve("restore", overrides=[{"degradation_params": None}])
 
 
 def test_gradient_penalty_matches_hand_computation_on_a_linear_critic():

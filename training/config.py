@@ -136,6 +136,8 @@ def merge(instance: Any, values: dict[str, Any]) -> Any:
         if dataclasses.is_dataclass(current):
             changes[key] = merge(current, value)
         elif isinstance(current, dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"config key {key!r} takes a mapping of options, not {value!r}")
             changes[key] = deep_update(current, value)
         elif isinstance(current, tuple):
             changes[key] = tuple(type(c)(v) for c, v in zip(current, value, strict=True))

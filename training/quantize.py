@@ -97,9 +97,8 @@ def quantize_model(
         model = onnx.load(str(prepared))
         name_nodes(model)
         onnx.save(model, str(prepared))
-        excluded = decoding_tail(model) + [
-            n.name for n in model.graph.node if keep_fp32 and n.name.startswith(keep_fp32)
-        ]
+        kept = [n.name for n in model.graph.node if keep_fp32 and n.name.startswith(keep_fp32)]
+        excluded = list(dict.fromkeys(decoding_tail(model) + kept))
         quantize_static(
             str(prepared),
             str(target),

@@ -160,8 +160,6 @@ def _settings(restorer: Restorer, args: argparse.Namespace, **settings: Any) -> 
     return job_settings(restorer, **{**tiling, "warmup": WARMUP, **settings})
 
 
-
-
 def _firsts(pieces: Sequence[Piece], batch: int) -> list[tuple[Piece, int]]:
     """Each piece with the first frame it reads (restore.sequence.first_needed)."""
     return [(piece, first_needed(piece.warm, batch)) for piece in pieces]

@@ -114,8 +114,9 @@ def add_fps_option(parser: argparse.ArgumentParser, values: str) -> None:
 
 def check_process_options(args: argparse.Namespace) -> None:
     """UsageError when add_process_options' arguments leave nothing to do."""
+    options = ProcessOptions.from_args(args)
     try:
-        ProcessOptions.from_args(args).check_work()
+        options.check_work()
     except ValueError:
         raise UsageError("--no-restore with --colorize never leaves nothing to do") from None
 
