@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from restore import Restorer
-from training.data import list_images, read_rgb, restore_target
-from training.degradations import PRESETS, degrade, seed_for
+from training.data import list_images
+from training.evaluate import restore_pair
 from training.metrics import psnr
 
 
@@ -39,9 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     restorer = Restorer(args.weights, device="cpu")
     rows = []
     for path in list_images(args.photos)[: args.limit]:
-        clean = read_rgb(path)
-        degraded = degrade(clean, PRESETS[args.preset], np.random.default_rng(seed_for(path.name)))
-        clean = restore_target(clean, degraded)
+        clean, degraded = restore_pair(path, args.preset)
         restored = restorer.process(degraded, restore=True, colorize="never")
         rows.append((psnr(clean, degraded), psnr(clean, restored), psnr(clean, best_affine(restored, clean))))
     inp, out, best = np.mean(rows, axis=0)

@@ -19,7 +19,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from restore.errors import ImageError
-from restore.io_image import load_image
+from training.data import read_rgb
 
 GRID_STEP = 10.0
 GRID_LIMIT = 110.0
@@ -92,7 +92,7 @@ def empirical_distribution(images: list[Path], pixels_per_image: int = 4096, see
     rng = np.random.default_rng(seed)
     for path in images:
         try:
-            rgb = load_image(path, max_pixels=None).rgb
+            rgb = read_rgb(path)
         except (ImageError, OSError):
             continue
         lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
