@@ -10,6 +10,7 @@ packet, unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import struct
 from collections.abc import Iterator
@@ -97,26 +98,39 @@ def read_frames(path: Path, info: VideoInfo, first: int = 0) -> Iterator[Frame]:
     The decoder is flushed at the end, so no frame is lost. A container that promises more frames than
     decode, with an error logged by FFmpeg, is reported as truncated (VideoError).
     """
+    with _open(path) as container, _decoder_errors() as errors:  # the level is back before the container closes
+        stream = _video_stream(container, path)
+        stream.thread_type = "AUTO"
+        previous_pts = None
+        index = -1
+        for index, frame in enumerate(_decode(container, stream, path)):
+            pts = _pts(frame, index, info, previous_pts)
+            previous_pts = pts
+            if index < first:
+                continue
+            rgb = np.rot90(frame.to_ndarray(format="rgb24"), info.quarter_turns)
+            if rgb.shape[:2] != (info.height, info.width):
+                raise VideoError(path, f"the frame size changes at frame {index}; that is not supported")
+            yield Frame(index, np.ascontiguousarray(rgb), pts)
+    if errors and index + 1 < info.frames:
+        message = errors[0][2].strip()
+        raise VideoError(path, f"truncated or damaged: {index + 1} of {info.frames} frames decode ({message})")
+
+
+@contextlib.contextmanager
+def _decoder_errors() -> Iterator[list[tuple[int, str, str]]]:
+    """The errors FFmpeg logs in the block, with PyAV's log level raised to ERROR for it only.
+
+    The level must be back (normally at None: no Python callback) before the container closes. Closing frees
+    the decoder, which joins its frame threads while holding the GIL; at ERROR a frame thread still decoding
+    logs through PyAV's Python callback, which waits for the GIL: a deadlock (PyAV-Org/PyAV#751, #909). It
+    hung `revive batch` in CI when a film's first piece stopped reading before the film's end.
+    """
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
     try:
-        with _open(path) as container, av.logging.Capture() as errors:
-            stream = _video_stream(container, path)
-            stream.thread_type = "AUTO"
-            previous_pts = None
-            index = -1
-            for index, frame in enumerate(_decode(container, stream, path)):
-                pts = _pts(frame, index, info, previous_pts)
-                previous_pts = pts
-                if index < first:
-                    continue
-                rgb = np.rot90(frame.to_ndarray(format="rgb24"), info.quarter_turns)
-                if rgb.shape[:2] != (info.height, info.width):
-                    raise VideoError(path, f"the frame size changes at frame {index}; that is not supported")
-                yield Frame(index, np.ascontiguousarray(rgb), pts)
-        if errors and index + 1 < info.frames:
-            message = errors[0][2].strip()
-            raise VideoError(path, f"truncated or damaged: {index + 1} of {info.frames} frames decode ({message})")
+        with av.logging.Capture() as errors:
+            yield errors
     finally:
         av.logging.set_level(level)
 
