@@ -132,9 +132,10 @@ def accuracy(folders: dict[str, str], device: str, photos: int) -> Result:
                 model_input = shrink(rgb_to_lightness(gray), spec.render_size or DEFAULT_RENDER_SIZE)[..., None]
                 for name, restorer in restorers.items():
                     quality[name].append(psnr(rgb, restorer.colorize_image(gray)))
-            expected = reference.model(task).run_image(model_input, extra)
+            feed = {**extra, **spec.context_feed(model_input)}
+            expected = reference.model(task).run_image(model_input, feed)
             for name, restorer in candidates.items():
-                actual = restorer.model(task).run_image(model_input, extra)
+                actual = restorer.model(task).run_image(model_input, feed)
                 raw[name].append(_difference(expected, actual, OUTPUT_PEAK[task]))
         result["models"][task] = {
             name: {
@@ -177,6 +178,8 @@ def latency(weights: str, device: str, sizes: list[str], repeats: int, warmup: i
         height, width = parse_size(sizes[0])
         rng = np.random.default_rng(0)
         feeds = {model.spec.image_input.name: rng.random((4, 3, height, width), dtype=np.float32)}
+        photo = rng.random((height, width, 3), dtype=np.float32)
+        feeds.update({name: np.repeat(array, 4, axis=0) for name, array in model.spec.context_feed(photo).items()})
         outputs = [model.spec.output.name]
         result["binding"] = {
             "shape": [4, 3, height, width],

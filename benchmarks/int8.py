@@ -46,7 +46,8 @@ def model_speed(weights: str, task: str, model: str, height: int, width: int, re
     onnx_model = OnnxModel(spec, "cpu")
     rng = np.random.default_rng(0)
     if task == "restore":
-        image, feed = rng.random((height, width, 3), dtype=np.float32), {}
+        image = rng.random((height, width, 3), dtype=np.float32)
+        feed = spec.context_feed(image)
     else:
         image, feed = rng.random((height, width, 1), dtype=np.float32) * 100, spec.temperature_feed()
     return timed(lambda: onnx_model.run_image(image, feed), repeats, warmup)

@@ -72,6 +72,7 @@ class ModelSpec:
     output: TensorSpec
     temperature: TensorSpec | None = None
     hints: TensorSpec | None = None  # colorize: a*, b*, mask at the L input's size (zeros: automatic)
+    context: TensorSpec | None = None  # restore: the whole photo at `shape`, the same for all its tiles
     distribution: ColourDistribution | None = None
     size_multiple: int = 1
     receptive_field: int = 0
@@ -98,6 +99,15 @@ class ModelSpec:
             if not low <= value <= high:
                 raise ValueError(f"temperature {value} is outside the colorize model's range [{low}, {high}]")
         return {self.temperature.name: np.array([value], dtype=np.float32)}
+
+    def context_feed(self, photo: np.ndarray) -> dict[str, np.ndarray]:
+        """The restore model's context input for the whole HxWx3 `photo` (uint8, or float in [0, 1]): its
+        thumbnail, batch of one ({} for a model without context). The same for every tile of the photo."""
+        if self.context is None:
+            return {}
+        from restore.context import photo_thumbnail
+
+        return {self.context.name: photo_thumbnail(photo, self.context.shape)[None]}
 
     def verify(self) -> None:
         """Raise WeightsError unless the model file exists and matches the manifest's sha256."""
@@ -195,6 +205,11 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
     hints = inputs.pop("hints", None)
     if hints is not None and (task != "colorize" or hints.channels != HINT_CHANNELS or hints.layout != "NCHW"):
         raise ValueError(f"input 'hints' must be a colorize model's NCHW {HINT_CHANNELS} map")
+    context = inputs.pop("context", None)
+    if context is not None and (
+        task != "restore" or context.channels != "RGB" or context.layout != "NCHW" or len(context.shape or ()) != 2
+    ):
+        raise ValueError("input 'context' must be a restore model's NCHW RGB photo with its shape: [height, width]")
     images = [spec for spec in inputs.values() if spec.layout is not None]
     if len(images) != 1 or len(outputs) != 1:
         raise ValueError("needs exactly one image input (one with a layout) and one output")
@@ -232,6 +247,7 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         output=output,
         temperature=temperature,
         hints=hints,
+        context=context,
         distribution=distribution,
         size_multiple=size_multiple,
         receptive_field=int(entry.get("receptive_field", 0)),

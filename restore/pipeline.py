@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 
 from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrink, to_uint8
+from restore.context import photo_thumbnail
 from restore.engine import DEVICES, OnnxModel
 from restore.hints import no_hints, resize_hints
 from restore.manifest import Manifest, ModelSpec, load_manifest
@@ -171,21 +173,23 @@ class Restorer:
         if not images:
             return []
         model = self.model("restore")
+        spec = model.spec
         tile = self.tile if tile is None else tile
+        contexts = [spec.context_feed(rgb) for rgb in images]
         if _batchable(images) and (tile == 0 or max(images[0].shape[:2]) <= tile):
             batch = np.stack(images).astype(np.float32) * np.float32(1 / 255)  # as run_tiled converts
-            return list(to_uint8(model.run_batch(batch)))
-        spec = model.spec
+            extra = {name: np.concatenate([c[name] for c in contexts]) for name in contexts[0]}
+            return list(to_uint8(model.run_batch(batch, extra)))
         return [
             run_tiled(
-                model.run_image,
+                functools.partial(model.run_image, extra=context),  # every tile sees the whole photo's thumbnail
                 rgb,
                 tile=tile,
                 overlap=self.tile_overlap,
                 multiple=spec.size_multiple,
                 receptive_field=spec.receptive_field,
             )
-            for rgb in images
+            for rgb, context in zip(images, contexts, strict=True)
         ]
 
     def _correct(self, images: list[np.ndarray]) -> list[np.ndarray]:
@@ -203,9 +207,7 @@ class Restorer:
         if not restored or "correct" not in self.manifest.models:
             return None
         model = self.model("correct")
-        height, width = model.spec.image_input.shape
-        small = np.stack([cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA) for rgb in restored])
-        feed = np.ascontiguousarray(small.transpose(0, 3, 1, 2), dtype=np.float32) * np.float32(1 / 255)
+        feed = np.stack([photo_thumbnail(rgb, model.spec.image_input.shape) for rgb in restored])
         return list(model.run({model.spec.image_input.name: feed}))
 
     def colorize_image(

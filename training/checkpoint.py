@@ -42,13 +42,18 @@ def load_generator_weights(generator: nn.Module, source: Path) -> None:
         own = {
             name: value for name, value in generator.state_dict().items() if not name.endswith("num_batches_tracked")
         }
-        missing = [name for name in own if f"generator.{name}" not in initializers]
+        # a generator may have parts that a model without them starts at their initial values (RestoreNet's
+        # context starts as no modulation)
+        optional = getattr(generator, "optional_on_init", ())
+        missing = [name for name in own if f"generator.{name}" not in initializers and not name.startswith(optional)]
         if missing:
             raise ValueError(
                 f"{source} does not match this generator: {len(missing)} tensors missing, e.g. {missing[0]}"
             )
         state = {
-            name: torch.from_numpy(numpy_helper.to_array(initializers[f"generator.{name}"]).copy()) for name in own
+            name: torch.from_numpy(numpy_helper.to_array(initializers[f"generator.{name}"]).copy())
+            for name in own
+            if f"generator.{name}" in initializers
         }
         generator.load_state_dict(state, strict=False)
         return

@@ -28,6 +28,9 @@ class GeneratorConfig:
     decoder_widths: tuple[int, int, int, int] = (160, 96, 64, 32)  # at strides 16, 8, 4, 2
     freeze_encoder_iters: int = 0  # the encoder's weights stay fixed for these first steps, then train at
     encoder_lr_scale: float = 0.1  # this share of the generator's learning rate
+    # restore: an ImageNet-pretrained encoder ("efficientnet_lite0" / "efficientnet_lite2") that sees the whole
+    # photo and modulates the U-Net (training.context); "" is the U-Net alone
+    context: str = ""
 
 
 @dataclass
@@ -176,6 +179,8 @@ def resolve(task: str, file: Path | None = None, overrides: list[dict[str, Any]]
     for override in overrides or []:
         config = merge(config, override)
     degradation_for(config)  # an unknown preset or option fails here, not hours into a run
+    if config.generator.context and config.task != "restore":
+        raise ValueError("generator.context (the whole photo's context) is for the restore task")
     return config
 
 

@@ -132,6 +132,7 @@ def cpu_difference(spec: ModelSpec, variant: Path, size: int = 64) -> float:
     channels = len(spec.image_input.channels or "RGB")
     image = low + (high - low) * rng.random((size, size, channels), dtype=np.float32)
     extra = {} if spec.temperature is None else {spec.temperature.name: np.float32([spec.temperature.default])}
+    extra.update(spec.context_feed(image))
     return float(np.abs(fp32.run_image(image, extra) - fp16.run_image(image, extra)).max())
 
 

@@ -135,16 +135,30 @@ class UNetGenerator(nn.Module):
         )
         self.head = nn.Conv2d(channels[skipped_levels], out_channels, 3, padding=1)
         self.size_multiple = 2**depth
+        # the layers `modulation` scales and shifts, in order: the stem, each down level, each up level
+        self.modulated_channels = [width, *channels[1:], *reversed(channels[skipped_levels:depth])]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.stem(x)
+    def forward(
+        self, x: torch.Tensor, modulation: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+    ) -> torch.Tensor:
+        """modulation: per layer of `modulated_channels`, FiLM's (gamma, beta), each (N, channels):
+        h <- h * (1 + gamma) + beta (training.context)."""
+        layers = iter(modulation or ())
+
+        def modulated(h: torch.Tensor) -> torch.Tensor:
+            if modulation is None:
+                return h
+            gamma, beta = next(layers)
+            return h * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+        h = modulated(self.stem(x))
         skips = []
         for down in self.downs:
             skips.append(h)
-            h = down(h)
+            h = modulated(down(h))
         h = self.attention(h)
         for up in self.ups:
-            h = up(h, skips.pop())
+            h = modulated(up(h, skips.pop()))
         out = self.head(h)
         return x + out if self.residual else out
 

@@ -19,10 +19,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from restore.color import lab_to_rgb, rgb_to_lab
+from restore.context import CONTEXT_SIZE
 from restore.options import DEFAULT_RENDER_SIZE, PAPER_TEMPERATURE, TEMPERATURE_RANGE
 from training.colorbins import ab_bin_centers, annealed_mean, nearest_bins, rebalancing_weights
 from training.colour_prior import colour_prior
 from training.config import TrainConfig
+from training.context import PhotoContext
 from training.data import colour_training_photos, list_images, restore_target, to_gray
 from training.degradations import PRESETS, DegradationConfig
 from training.encoder_unet import EncoderUNet
@@ -33,19 +35,36 @@ from training.models import PatchCritic, UNetGenerator
 
 
 class RestoreNet(nn.Module):
-    """Degraded RGB -> restored RGB, both in [0, 1] (the output is clamped only at export)."""
+    """Degraded RGB -> restored RGB, both in [0, 1] (the output is clamped only at export); with
+    `generator.context`, modulated by a thumbnail of the whole degraded photo (training.context)."""
+
+    # what a restorer without context lacks, when a context model starts from one (`fit --init-from`)
+    optional_on_init = ("context.",)
 
     def __init__(self, config: TrainConfig):
         super().__init__()
         g = config.generator
         self.unet = UNetGenerator(3, 3, g.width, g.depth, g.norm, g.attention, residual=True)
+        self.context = PhotoContext(g.context, self.unet.modulated_channels) if g.context else None
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.unet(image)
+    @property
+    def takes_context(self) -> bool:
+        return self.context is not None
 
-    def predict(self, image: torch.Tensor, temperature: float | torch.Tensor = 1.0) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """context: the whole photo's thumbnail (restore.context.photo_thumbnail); None when `image` is the whole
+        photo, as a training crop is (crop_scale 1: the photo's short side at `crop` px)."""
+        if self.context is None:
+            return self.unet(image)
+        if context is None:
+            context = F.interpolate(image, size=(CONTEXT_SIZE, CONTEXT_SIZE), mode="area")
+        return self.unet(image, self.context(context))
+
+    def predict(
+        self, image: torch.Tensor, temperature: float | torch.Tensor = 1.0, context: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The output in target units at the input's size."""
-        return self.forward(image)
+        return self.forward(image, context)
 
 
 class ColorizeNet(nn.Module):
@@ -110,6 +129,13 @@ class RestoreGraph(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.generator(image).clamp(0.0, 1.0)
+
+
+class ContextRestoreGraph(RestoreGraph):
+    """Also takes the whole photo's thumbnail (N, 3, CONTEXT_SIZE, CONTEXT_SIZE), the same for all its tiles."""
+
+    def forward(self, image: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        return self.generator(image, context).clamp(0.0, 1.0)
 
 
 class ColorizeGraph(nn.Module):
@@ -293,23 +319,32 @@ class RestoreTask(Task):
         return x * 2.0 - 1.0, image * 2.0 - 1.0
 
     def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
+        if generator.takes_context:
+            return ContextRestoreGraph(generator).eval(), ["image", "context"], ["restored"]
         return RestoreGraph(generator).eval(), ["image"], ["restored"]
 
     def example_inputs(
         self, shape: tuple[int, int, int], temperature: float = PAPER_TEMPERATURE, seed: int = 0, hints: bool = False
     ) -> list[np.ndarray]:
+        """The image, and the thumbnail of a photo for a generator with context (unused by one without)."""
         n, h, w = shape
-        return [np.random.default_rng(seed).random((n, 3, h, w), dtype=np.float32)]
+        rng = np.random.default_rng(seed)
+        image = rng.random((n, 3, h, w), dtype=np.float32)
+        if self.config.generator.context:
+            return [image, rng.random((n, 3, CONTEXT_SIZE, CONTEXT_SIZE), dtype=np.float32)]
+        return [image]
 
     def centre_response(self, generator: nn.Module, inputs: list[torch.Tensor]) -> torch.Tensor:
-        output = generator.unet(inputs[0])
+        modulation = generator.context(inputs[1]) if generator.takes_context else None
+        output = generator.unet(inputs[0], modulation)
         return output - inputs[0] if generator.unet.residual else output
 
     def manifest_io(self, generator: nn.Module, temperature: float) -> dict[str, Any]:
-        return {
-            "inputs": {"image": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
-            "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
-        }
+        image = {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}
+        inputs = {"image": image}
+        if generator.takes_context:  # the whole photo, resized to this shape (restore.context.photo_thumbnail)
+            inputs["context"] = {**image, "shape": [CONTEXT_SIZE, CONTEXT_SIZE]}
+        return {"inputs": inputs, "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}}}
 
 
 class ColorizeTask(Task):
