@@ -268,6 +268,14 @@ def test_eval_prints_a_table_for_two_images(photo_folder, tmp_path):
     assert np.isfinite(float(rows[0].split("|")[2]))
 
 
+def test_an_undamaged_copy_scores_the_psnr_ceiling_not_infinity():
+    from training.metrics import PSNR_CEILING, psnr
+
+    photo = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert psnr(photo, photo.copy()) == PSNR_CEILING  # a degradation may leave a photo as it was
+    assert 40 < psnr(photo, np.clip(photo.astype(int) + 1, 0, 255).astype(np.uint8)) < PSNR_CEILING
+
+
 def test_ffdnet_has_kairs_layout_and_keeps_odd_sizes():
     from training.peers import FFDNet
 

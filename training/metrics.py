@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+PSNR_CEILING = 100.0  # dB: what identical images score (an undamaged copy), so that means stay finite
+
 
 def psnr(reference: np.ndarray, image: np.ndarray) -> float:
-    """PSNR in dB over all RGB channels (data range 255)."""
-    return float(peak_signal_noise_ratio(reference, image, data_range=255))
+    """PSNR in dB over all RGB channels (data range 255), at most PSNR_CEILING."""
+    if np.array_equal(reference, image):
+        return PSNR_CEILING
+    return min(float(peak_signal_noise_ratio(reference, image, data_range=255)), PSNR_CEILING)
 
 
 def ssim(reference: np.ndarray, image: np.ndarray) -> float:
