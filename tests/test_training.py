@@ -267,6 +267,13 @@ def test_eval_prints_a_table_for_two_images(photo_folder, tmp_path):
     assert len(rows) == 2
     assert np.isfinite(float(rows[0].split("|")[2]))
 
+    weights = str(tmp_path / "weights" / "restore.onnx")
+    command = [sys.executable, "-m", "training.cli", "eval", "--task", "restore", "--weights", weights,
+               "--data", str(photo_folder), "--limit", "1", "--no-opencv"]  # fmt: skip
+    quick = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert quick.returncode == 0, quick.stderr
+    assert "model_psnr" in quick.stdout and "opencv" not in quick.stdout
+
 
 def test_an_undamaged_copy_scores_the_psnr_ceiling_not_infinity():
     from training.metrics import PSNR_CEILING, psnr

@@ -224,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fp32", action="store_true", help="run the model's own file, not the faster variant the CPU runs (int8)"
     )
     evaluate.add_argument(
+        "--no-opencv",
+        dest="opencv",
+        action="store_false",
+        help="restore: leave out the OpenCV baseline (most of the time taken; for comparing models quickly)",
+    )
+    evaluate.add_argument(
         "--no-semantic",
         dest="semantic",
         action="store_false",

@@ -58,15 +58,17 @@ def evaluate_restore(
     preset: str,
     strength: float = 1.0,
     peers: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+    opencv: bool = True,
 ) -> list[dict[str, Any]]:
-    """Per photo: PSNR and SSIM of the model, the degraded input, OpenCV and each of `peers` (name -> restorer)."""
+    """Per photo: PSNR and SSIM of the model, the degraded input, OpenCV (unless not `opencv`: its non-local means
+    takes most of the time) and each of `peers` (name -> restorer)."""
     rows = []
     for path in tqdm(images, desc="restore eval", leave=False):
         clean, degraded = restore_pair(path, preset)
         outputs = {
             "model": restorer.process(degraded, restore=True, colorize="never", strength=strength),
             "input": degraded,
-            "opencv": classical_restore(degraded),
+            **({"opencv": classical_restore(degraded)} if opencv else {}),
             **{name: peer(degraded) for name, peer in (peers or {}).items()},
         }
         row: dict[str, Any] = {"image": path.name}
@@ -221,7 +223,7 @@ def restore_report(restorer: Any, images: list[Path], args: argparse.Namespace) 
         settings["ffdnet_sigma"] = sigma
     if args.strength != 1.0:
         settings["strength"] = args.strength
-    rows = evaluate_restore(restorer, images, args.preset, args.strength, peers)
+    rows = evaluate_restore(restorer, images, args.preset, args.strength, peers, args.opencv)
     return rows, summarize(rows), settings
 
 
