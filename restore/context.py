@@ -1,5 +1,5 @@
 """The whole photo as a context-conditioned restorer sees it: one thumbnail per photo, fed with each of its tiles
-(and seen the same way in training: training.context)."""
+(training.context: in training the degraded crop, the photo's short side at CONTEXT_SIZE, is its own thumbnail)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
+Modulation = list[tuple[torch.Tensor, torch.Tensor]]  # FiLM per modulated layer: (gamma, beta), each (N, channels)
+
 
 def _norm(kind: str, channels: int) -> nn.Module:
     """Per-pixel-independent layers keep tiled inference exact; group norm sees the whole image."""
@@ -138,11 +140,8 @@ class UNetGenerator(nn.Module):
         # the layers `modulation` scales and shifts, in order: the stem, each down level, each up level
         self.modulated_channels = [width, *channels[1:], *reversed(channels[skipped_levels:depth])]
 
-    def forward(
-        self, x: torch.Tensor, modulation: list[tuple[torch.Tensor, torch.Tensor]] | None = None
-    ) -> torch.Tensor:
-        """modulation: per layer of `modulated_channels`, FiLM's (gamma, beta), each (N, channels):
-        h <- h * (1 + gamma) + beta (training.context)."""
+    def forward(self, x: torch.Tensor, modulation: Modulation | None = None) -> torch.Tensor:
+        """modulation: per layer of `modulated_channels`, h <- h * (1 + gamma) + beta (training.context)."""
         layers = iter(modulation or ())
 
         def modulated(h: torch.Tensor) -> torch.Tensor:
