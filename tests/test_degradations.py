@@ -24,6 +24,7 @@ from training.degradations import (  # noqa: E402
     config_to_dict,
     degrade,
     degrade_folder,
+    degrade_pair,
     seed_for,
 )
 
@@ -59,6 +60,7 @@ EFFECTS = {
     "tint_selenium": {"tint": {"p": 1, "sepia_p": 0, "selenium_p": 1}},
     "silvering": {"silvering": {"p": 1}},
     "crease": {"crease": {"p": 1}},
+    "cracks": {"cracks": {"p": 1}},
     "scratches": {"scratches": {"p": 1, "count": [3, 6]}},
     "dust": {"dust": {"p": 1, "density": [2000, 4000]}},
     "grayscale": {"grayscale_p": 1},
@@ -245,3 +247,44 @@ def test_selenium_tones_shadows_purple_brown_and_silvering_grows_from_the_edges_
     edge, centre = silvered[:, :3].mean(), silvered[90:110, 140:160].mean()
     assert edge > centre + 10 and abs(centre - 30) < 10
     assert (silvered[:, :3, 2] >= silvered[:, :3, 0]).all()  # bluish
+
+
+def test_cracks_are_long_thin_paper_coloured_lines_that_branch():
+    mid_gray = np.full((256, 256, 3), 90, np.uint8)
+    config = config_from_dict({"cracks": {"p": 1, "count": [3, 3], "branches": [2, 2], "paper": [0.25, 0.25]}})
+    cracked = degrade(mid_gray, config, np.random.default_rng(3)).astype(int)
+    lines = cracked.min(axis=2) > 150  # lit well above the print: the paper showing through
+    assert 0.01 < lines.mean() < 0.15  # lines, not patches or a wash
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8))
+    longest = stats[1:, cv2.CC_STAT_WIDTH].max() if count > 1 else 0
+    assert max(longest, stats[1:, cv2.CC_STAT_HEIGHT].max()) > 80  # long cracks, not specks
+    paper = cracked[lines].mean(axis=0)
+    assert paper[0] > paper[2] + 10  # cream, not white: red over blue
+    assert (cracked[~cv2.dilate(lines.astype(np.uint8), np.ones((7, 7))).astype(bool)] == 90).all()  # the rest kept
+
+
+def test_degrade_pair_gives_the_same_degraded_bytes_and_a_target_with_only_the_tone():
+    photo = cv2.resize(skdata.astronaut(), (96, 96), interpolation=cv2.INTER_AREA)
+    for seed in range(12):
+        degraded, toned = degrade_pair(photo, PRESETS["train4"], np.random.default_rng(seed))
+        assert np.array_equal(degraded, degrade(photo, PRESETS["train4"], np.random.default_rng(seed)))
+    # damage only: the target is the photo itself
+    damage = config_from_dict({"scratches": {"p": 1}, "dust": {"p": 1}, "stage1": {"noise": {"p": 1}}})
+    degraded, toned = degrade_pair(photo, damage, np.random.default_rng(0))
+    assert np.array_equal(toned, photo) and not np.array_equal(degraded, photo)
+    # a tone effect alone: the target gets it with the same parameters, so it equals the degraded copy
+    for effect in ("fade", "tint_yellow", "vignette", "exposure", "silvering"):
+        degraded, toned = degrade_pair(photo, config_from_dict(EFFECTS[effect]), np.random.default_rng(5))
+        assert np.array_equal(toned, degraded) and not np.array_equal(toned, photo), effect
+    # both: the target keeps the fade and not the noise
+    both = config_from_dict({"fade": {"p": 1}, "stage1": {"noise": {"p": 1, "sigma": [20, 20]}}})
+    degraded, toned = degrade_pair(photo, both, np.random.default_rng(1))
+    assert np.abs(toned.astype(int) - photo).mean() > 5  # faded
+
+    def affine_residual(source: np.ndarray, result: np.ndarray) -> float:  # a fade is affine in RGB
+        a = np.c_[source.reshape(-1, 3), np.ones(source.size // 3)].astype(float)
+        b = result.reshape(-1, 3).astype(float)
+        return float(np.abs(a @ np.linalg.lstsq(a, b, rcond=None)[0] - b).mean())
+
+    assert affine_residual(photo, toned) < 1.0  # the photo faded, rounding aside, and not noisy
+    assert affine_residual(photo, degraded) > 5

@@ -62,6 +62,19 @@ def test_the_runs_yaml_changes_its_degradation_preset_and_a_wrong_option_is_refu
         resolve("restore", overrides=[{"degradation_params": None}])
 
 
+def test_keep_tone_trains_a_restorer_on_targets_with_the_inputs_tone_and_damage_repaired(photo_folder, tmp_path):
+    fade_and_noise = {"fade": {"p": 1.0, "black": [0.2, 0.2]}, "stage1": {"noise": {"p": 1.0, "sigma": [20, 20]}}}
+    for keep_tone in (False, True):
+        extra = {"degradation_params": fade_and_noise, "keep_tone": keep_tone}
+        trainer = Trainer(tiny_config("restore", photo_folder, tmp_path / f"run-{keep_tone}", **extra))
+        degraded, target = trainer.dataset[0]
+        black = float(target.min())  # the faded copy's blacks are lifted to 0.2; the photo's are not
+        assert (black > 0.15) if keep_tone else (black < 0.1)
+        assert float((degraded - target).abs().mean()) > 0.02  # the noise is still the network's to remove
+    with pytest.raises(ValueError, match="keep_tone"):
+        resolve("colorize", overrides=[{"keep_tone": True}])
+
+
 def test_gradient_penalty_matches_hand_computation_on_a_linear_critic():
     torch.manual_seed(0)
     w = torch.randn(1, 3, 4, 4)

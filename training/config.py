@@ -86,6 +86,9 @@ class TrainConfig:
     degradation: str = "train"  # a preset of training.degradations
     # changes to that preset, nested as its options (training.degradations.schema), e.g. {tint: {p: 0.1}}
     degradation_params: dict[str, Any] = field(default_factory=dict)
+    # restore: the target keeps the degraded copy's tone effects (fading, tint, exposure, vignette, silvering),
+    # so the network repairs damage only and never judges a print's tone from the pixels around it
+    keep_tone: bool = False
     loss: str = "wgan-gp"
     n_critic: int = 5
     gp_weight: float = 10.0
@@ -181,6 +184,8 @@ def resolve(task: str, file: Path | None = None, overrides: list[dict[str, Any]]
     degradation_for(config)  # an unknown preset or option fails here, not hours into a run
     if config.generator.context and config.task != "restore":
         raise ValueError("generator.context (the whole photo's context) is for the restore task")
+    if config.keep_tone and config.task != "restore":
+        raise ValueError("keep_tone (a target with the input's tone) is for the restore task")
     return config
 
 

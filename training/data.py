@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from restore.color import chroma_level
 from restore.errors import ImageError
 from restore.io_image import IMAGE_EXTENSIONS, load_image
-from training.degradations import DegradationConfig, degrade, seed_for
+from training.degradations import DegradationConfig, degrade, degrade_pair, seed_for
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -106,6 +106,17 @@ def degraded_copy(clean: np.ndarray, degradation: DegradationConfig | None, rng:
     return clean if degradation is None else degrade(clean, degradation, rng)
 
 
+def target_and_input(
+    clean: np.ndarray, degradation: DegradationConfig | None, rng: np.random.Generator, keep_tone: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(target, degraded copy): the target is `clean`, or with `keep_tone` `clean` given the degraded copy's
+    tone effects (training.degradations.degrade_pair)."""
+    if keep_tone and degradation is not None:
+        degraded, toned = degrade_pair(clean, degradation, rng)
+        return toned, degraded
+    return clean, degraded_copy(clean, degradation, rng)
+
+
 class PairDataset(Dataset):
     """Map-style dataset indexed by global sample number; epoch e visits the images in a seeded permutation."""
 
@@ -117,9 +128,10 @@ class PairDataset(Dataset):
         crop_scale: tuple[float, float],
         degradation: DegradationConfig,
         seed: int,
+        keep_tone: bool = False,
     ):
         self.images, self.pair, self.crop, self.crop_scale = images, pair, crop, tuple(crop_scale)
-        self.degradation, self.seed = degradation, seed
+        self.degradation, self.seed, self.keep_tone = degradation, seed, keep_tone
         self._permutation: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -135,7 +147,7 @@ class PairDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index, 1])
         clean = random_crop(read_rgb(self._image_for(index)), self.crop, self.crop_scale, rng)
-        return self.pair(clean, degraded_copy(clean, self.degradation, rng))
+        return self.pair(*target_and_input(clean, self.degradation, rng, self.keep_tone))
 
 
 class StreamSampler(Sampler[int]):
@@ -178,10 +190,16 @@ def training_batches(
 
 
 def validation_pairs(
-    folder: Path, pair: Pair, degradation: DegradationConfig | None, count: int, size: int = 256
+    folder: Path,
+    pair: Pair,
+    degradation: DegradationConfig | None,
+    count: int,
+    size: int = 256,
+    keep_tone: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The first `count` images, centre-cropped square, resized to `size` and degraded with `degradation` (one
-    fixed seed per file name), as `pair` makes them into (inputs, targets)."""
+    fixed seed per file name), as `pair` makes them into (inputs, targets); the targets as training's
+    (`target_and_input`)."""
     inputs, targets = [], []
     for path in list_images(folder)[:count]:
         image = read_rgb(path)
@@ -189,7 +207,8 @@ def validation_pairs(
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
         clean = cv2.resize(image[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
-        x, y = pair(clean, degraded_copy(clean, degradation, np.random.default_rng(seed_for(path.name))))
+        rng = np.random.default_rng(seed_for(path.name))
+        x, y = pair(*target_and_input(clean, degradation, rng, keep_tone))
         inputs.append(x)
         targets.append(y)
     return torch.stack(inputs), torch.stack(targets)

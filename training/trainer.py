@@ -118,6 +118,7 @@ class Trainer:
             config.crop_scale,
             degradation_for(config),
             config.seed,
+            config.keep_tone,
         )
         self.autocast_dtype = self._autocast_dtype()
         self.stop_requested = False
@@ -278,7 +279,13 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """Metrics of the EMA generator on the validation images, and a sample grid (input, output, target)."""
         task = self.task
-        x, y = validation_pairs(Path(self.config.val), task.pair, task.validation_degradation, self.config.val_images)
+        x, y = validation_pairs(
+            Path(self.config.val),
+            task.pair,
+            task.validation_degradation,
+            self.config.val_images,
+            keep_tone=self.config.keep_tone,
+        )
         model = self.ema.module.eval()
         with self.autocast():
             outputs = (

@@ -5,7 +5,8 @@ One seeded pipeline, configured by nested dataclasses, runs in this order:
 1. ``stage1``: the first-order chain of Real-ESRGAN (Wang et al. 2021, "Training Real-World Blind
    Super-Resolution with Pure Synthetic Data"): blur -> resize down and back up -> noise -> JPEG.
 2. Old-photo defects, in the order they happen to a print: vignette, uneven exposure, film grain, halftone
-   screen (capture and printing); fading, yellowing or sepia (ageing); crease, scratches, dust (damage).
+   screen (capture and printing); fading, yellowing or sepia (ageing); crease, cracks, scratches, dust
+   (damage).
 3. ``stage2``: the second-order chain with its own, milder ranges, applied with probability ``stage2_p``.
 4. Conversion to gray with probability ``grayscale_p``.
 
@@ -29,16 +30,18 @@ print's defects), ``pipeline`` (``degrade``), ``presets`` (the named mixes), ``f
 """
 
 from training.degradations.folders import degrade_folder
-from training.degradations.pipeline import degrade, seed_for
+from training.degradations.pipeline import TONE_EFFECTS, degrade, degrade_pair, seed_for
 from training.degradations.presets import PRESETS
 from training.degradations.schema import DegradationConfig, config_from_dict, config_to_dict
 
 __all__ = [
     "PRESETS",
+    "TONE_EFFECTS",
     "DegradationConfig",
     "config_from_dict",
     "config_to_dict",
     "degrade",
+    "degrade_pair",
     "degrade_folder",
     "seed_for",
 ]

@@ -16,6 +16,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would q
 
 from training.degradations.sampling import happens, integer, luma_of, uniform
 from training.degradations.schema import (
+    Cracks,
     Crease,
     Dust,
     Exposure,
@@ -190,6 +191,49 @@ def _scratches(img: np.ndarray, cfg: Scratches, rng: np.random.Generator) -> np.
     return _composite(img, _soften(bright, sigma), _soften(dark, sigma))
 
 
+PAPER = np.array([1.0, 0.93, 0.78], dtype=np.float32)  # the cream of old photographic paper, fully yellowed
+
+
+def _draw_crack(
+    mask: np.ndarray,
+    cfg: Cracks,
+    rng: np.random.Generator,
+    start: np.ndarray,
+    length: float,
+    width_px: float,
+    depth: int,
+) -> None:
+    """One jagged crack from ``start`` into a 2x supersampled ``mask``: a kink every 8 px of the photo, its
+    width varying along it; shorter branches (two levels deep) and flakes leave it."""
+    steps = max(2, round(length / 16))
+    points = _walk(rng, start, length, cfg.bend, steps) + rng.normal(0, 2.0, (steps + 1, 2))
+    for a, b in itertools.pairwise(points):
+        thickness = max(1, round(width_px * rng.uniform(0.6, 1.2)))
+        cv2.line(mask, tuple(_fixed(a)), tuple(_fixed(b)), 255, thickness, cv2.LINE_AA, shift=4)
+        if happens(rng, cfg.flake_p):
+            angles = np.sort(rng.uniform(0, 2 * np.pi, 6))
+            radii = width_px * rng.uniform(1.0, 3.0) * rng.uniform(0.5, 1.3, 6)
+            outline = b + radii[:, None] * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+            cv2.fillPoly(mask, [_fixed(outline)], 255, cv2.LINE_AA, shift=4)
+    if depth < 2:
+        for _ in range(integer(rng, cfg.branches)):
+            at = points[int(rng.integers(len(points)))]
+            _draw_crack(mask, cfg, rng, at, length * rng.uniform(0.1, 0.4), width_px * 0.7, depth + 1)
+
+
+def _cracks(img: np.ndarray, cfg: Cracks, rng: np.random.Generator) -> np.ndarray:
+    """Cracks drawn at twice the resolution, area-downsampled, and filled with the colour of the paper."""
+    height, width = img.shape[:2]
+    mask = np.zeros((2 * height, 2 * width), np.uint8)
+    for _ in range(integer(rng, cfg.count)):
+        start = rng.uniform(0, 1, 2) * [2 * width, 2 * height]
+        length = 2 * uniform(rng, cfg.length) * max(height, width)
+        _draw_crack(mask, cfg, rng, start, length, 2 * uniform(rng, cfg.width), 0)
+    coverage = uniform(rng, cfg.opacity) * _soften(cv2.resize(mask, (width, height), interpolation=cv2.INTER_AREA), 0.3)
+    paper = 1.0 + uniform(rng, cfg.paper) * (PAPER - 1.0)
+    return img + coverage[..., None] * (paper - img)
+
+
 def _draw_speck(mask: np.ndarray, cfg: Dust, rng: np.random.Generator, at: np.ndarray, shade: int) -> None:
     """An irregular speck or (probability ``hair_p``) a short curly fibre, into a 2x supersampled mask."""
     if rng.random() < cfg.hair_p:
@@ -225,6 +269,7 @@ DEFECTS: tuple[tuple[str, Callable[[np.ndarray, Any, np.random.Generator], np.nd
     ("tint", _tint),
     ("silvering", _silvering),
     ("crease", _crease),
+    ("cracks", _cracks),
     ("scratches", _scratches),
     ("dust", _dust),
 )

@@ -6,6 +6,7 @@ import dataclasses
 
 from training.degradations.schema import (
     Blur,
+    Cracks,
     Crease,
     DegradationConfig,
     Dust,
@@ -80,6 +81,11 @@ def _train3() -> DegradationConfig:
         tint=dataclasses.replace(base.tint, p=0.2, selenium_p=0.4),
         silvering=Silvering(p=0.1),
     )
+
+
+def _train4() -> DegradationConfig:
+    """``train3`` with networks of cracks (#19): the shipped restorer leaves the cracks of scratched prints."""
+    return dataclasses.replace(_train3(), cracks=Cracks(p=0.3))
 
 
 def _eval() -> DegradationConfig:
@@ -182,6 +188,7 @@ PRESETS: dict[str, DegradationConfig] = {
     "train": _train(),
     "train2": _train2(),
     "train3": _train3(),
+    "train4": _train4(),
     "eval": _eval(),
     "bopbtl": _bopbtl(),
     "colorize": _colorize(),

@@ -182,6 +182,22 @@ class Crease(_Checked):
 
 
 @dataclass(frozen=True)
+class Cracks(_Checked):
+    """A network of cracks in the emulsion, the paper showing through: jagged lines that cross the print and
+    branch, with flakes broken off along them (the damage of Bringing-Old-Photos' scratched test prints)."""
+
+    p: float = 0.0
+    count: IntRange = (2, 8)  # main cracks
+    length: Range = (0.3, 1.2)  # fraction of the longer side
+    width: Range = (1.0, 3.5)  # px
+    branches: IntRange = (0, 3)  # shorter cracks leaving each crack
+    bend: float = 0.6  # standard deviation of the total change of direction, radians
+    flake_p: float = 0.03  # per 8 px of crack, the chance of a flake of emulsion lost beside it
+    opacity: Range = (0.75, 1.0)
+    paper: Range = (0.0, 0.25)  # yellowing of the paper that shows: 0 white, 1 strongly cream
+
+
+@dataclass(frozen=True)
 class Scratches(_Checked):
     """Thin bright (emulsion scraped off) and dark curves, broken in places and slightly blurred."""
 
@@ -227,6 +243,7 @@ class DegradationConfig(_Checked):
     tint: Tint = field(default_factory=Tint)
     silvering: Silvering = field(default_factory=Silvering)
     crease: Crease = field(default_factory=Crease)
+    cracks: Cracks = field(default_factory=Cracks)
     scratches: Scratches = field(default_factory=Scratches)
     dust: Dust = field(default_factory=Dust)
     stage2: Stage = field(default_factory=Stage)
