@@ -1,6 +1,7 @@
 """Structured artifacts on smooth skies: what a restore model draws where there is nothing to draw (#19).
 
     python -m benchmarks.artifacts --weights weights/ [--model int8=weights/int8/restore.int8.onnx ...]
+        [--model v2=EXPORTED_WEIGHTS_DIR ...]
 
 On the real old photos the int8 restore model paints dark dashes and a blotchy rectangle into plain skies
 (bopbtl_old_d, deoldify_SanFran1851, the film's frame 180). The same happens on skies made in code: smooth
@@ -12,7 +13,12 @@ whole sky (a separate failing, measured by `revive-train eval`) is not counted a
 out. Shapes with edges (dashes, the rectangle) stand out in it:
 
 - structure: its largest absolute value over the sky, worst of the channels (0-255 units);
-- area: the share of pixels where it exceeds 4.
+- area: the share of pixels where it exceeds 4;
+- shift: how far the restored sky's tone moved, the error blurred at sigma 16 px, its absolute value averaged over
+  the sky, worst of the channels (0-255 units): a sky has nothing to repair, so a restorer that judges the
+  print's black level or cast from the pixels around it darkens or tints it here;
+- patchiness: the standard deviation over the sky of that blurred error, worst channel: a tone change that differs
+  from place to place (the shipped model's hard-edged blotches) rather than one for the whole sky.
 
 The fp32 model (the weights' own file) and each `--model NAME=FILE` run side by side in one process. A variant
 ships only if no sky gets more structure from it than from fp32 (`--margin`, default 2 units). `--save DIR`
@@ -40,6 +46,7 @@ GRAINS = (0.0, 6.0, 12.0)
 GRAIN_SIGMA, TONE_SIGMA = 3.0, 16.0  # px: the band-pass
 BORDER = 16  # px left out at the edges
 AREA_LEVEL = 4.0
+MEASURES = ("structure", "area", "shift", "patchiness")
 
 
 def clean_sky(colours: tuple[tuple[int, int, int], tuple[int, int, int]], height: int, width: int) -> np.ndarray:
@@ -65,6 +72,12 @@ def structure(restored: np.ndarray, sky: np.ndarray) -> tuple[float, float]:
     return float(worst.max()), float((worst > AREA_LEVEL).mean())
 
 
+def tone_change(restored: np.ndarray, sky: np.ndarray) -> tuple[float, float]:
+    """(shift, patchiness) of the restored sky's tone against the clean sky, see the module docstring."""
+    error = cv2.GaussianBlur(restored.astype(np.float32) - sky, (0, 0), TONE_SIGMA)[BORDER:-BORDER, BORDER:-BORDER]
+    return float(np.abs(error).mean(axis=(0, 1)).max()), float(error.std(axis=(0, 1)).max())
+
+
 def skies(seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, clean float sky, grainy uint8 input) for every sky, size and grain."""
     rng = np.random.default_rng(seed)
@@ -82,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", type=Path, default=Path("weights"), help="weights folder (its fp32 restore)")
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=FILE", help="a restore model to compare")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=FILE", help="a restore model (.onnx, or a weights folder) to compare")
     parser.add_argument("--margin", type=float, default=2.0, help="structure a variant may add over fp32 (units)")
     parser.add_argument("--save", type=Path, metavar="DIR", help="write the restored skies here as PNGs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON here")
@@ -95,14 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, file in models.items():
-            weights = pinned_weights(args.weights, {"restore": file}, Path(tmp) / name)
+            # a folder is a weights folder of its own (a model with other inputs, e.g. restore v2's context)
+            weights = file if file.is_dir() else pinned_weights(args.weights, {"restore": file}, Path(tmp) / name)
             restorer = Restorer(weights, device="cpu")
-            results[name] = {"structure": [], "area": []}
+            results[name] = {"structure": [], "area": [], "shift": [], "patchiness": []}
             for scene, sky, noisy in scenes:
                 restored = restorer.process(noisy, colorize="never")
                 peak, area = structure(restored, sky)
-                results[name]["structure"].append(peak)
-                results[name]["area"].append(area)
+                shift, patchiness = tone_change(restored, sky)
+                for key, value in (("structure", peak), ("area", area), ("shift", shift), ("patchiness", patchiness)):
+                    results[name][key].append(value)
                 if args.save:
                     args.save.mkdir(parents=True, exist_ok=True)
                     path = args.save / f"{name}-{scene.replace(' ', '_')}.png"
@@ -112,13 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     for index, (scene, _, _) in enumerate(scenes):
         row = [scene]
         for name in models:
-            row += [results[name]["structure"][index], results[name]["area"][index]]
+            row += [results[name][key][index] for key in MEASURES]
         rows.append(row)
     worst = ["**worst**"]
     for name in models:
-        worst += [max(results[name]["structure"]), max(results[name]["area"])]
+        worst += [max(results[name][key]) for key in MEASURES]
     rows.append(worst)
-    headers = ["sky"] + [f"{name} {what}" for name in models for what in ("structure", "area")]
+    headers = ["sky"] + [f"{name} {what}" for name in models for what in MEASURES]
     verdicts = {
         name: all(s <= f + args.margin for s, f in zip(results[name]["structure"], fp32, strict=True))
         for name in models

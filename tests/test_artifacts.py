@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.artifacts import SKIES, clean_sky, grainy, skies, structure
+from benchmarks.artifacts import SKIES, clean_sky, grainy, skies, structure, tone_change
 
 
 def test_structure_counts_a_drawn_dash_and_not_grain_or_a_change_of_tone():
@@ -19,6 +19,19 @@ def test_structure_counts_a_drawn_dash_and_not_grain_or_a_change_of_tone():
     dashed[100:103, 60:200] -= 25  # a dark dash, as the int8 model drew into skies
     peak, area = structure(dashed, sky)
     assert peak > 8.0 and 0 < area < 0.05
+
+
+def test_tone_change_sees_a_darker_sky_and_a_darker_patch_and_not_grain():
+    sky = clean_sky(SKIES["overcast"], 256, 384)
+    shift, patchiness = tone_change(grainy(sky, 12.0, np.random.default_rng(0)), sky)
+    assert shift < 1.0 and patchiness < 1.0
+    darker = np.clip(sky - 10, 0, 255).astype(np.uint8)
+    shift, patchiness = tone_change(darker, sky)
+    assert 9 < shift < 11 and patchiness < 1.0  # one change for the whole sky
+    patched = np.rint(sky).astype(np.uint8)
+    patched[:128, :192] -= 12  # a darker rectangle, as the shipped model draws into the Moulin Rouge sky
+    shift, patchiness = tone_change(patched, sky)
+    assert 2 < shift < 4 and patchiness > 4
 
 
 def test_the_skies_cover_each_colour_size_and_grain_with_inputs_of_their_size():
