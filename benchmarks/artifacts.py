@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", type=Path, default=Path("weights"), help="weights folder (its fp32 restore)")
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=FILE", help="a restore model (.onnx, or a weights folder) to compare")
+    parser.add_argument(
+        "--model", action="append", default=[], metavar="NAME=FILE", help="a restore model (.onnx, or a weights folder)"
+    )
     parser.add_argument("--margin", type=float, default=2.0, help="structure a variant may add over fp32 (units)")
     parser.add_argument("--save", type=Path, metavar="DIR", help="write the restored skies here as PNGs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON here")
