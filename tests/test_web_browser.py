@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from benchmarks.clips import pan_frames, write_clip
 from benchmarks.web_server import MAX_FILE_SIZE_MB, make_photo, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Playwright's own browser downloads cannot work here; Debian's chromium needs these to run headless.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RESULT_TIMEOUT_MS = 60_000  # generous: the machine may be busy
 
 pytestmark = pytest.mark.skipif(
@@ -38,14 +26,6 @@ def server(weights_dir, tmp_path_factory):
     """One server for the module."""
     with running_server(weights_dir, tmp_path_factory.mktemp("web-browser")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

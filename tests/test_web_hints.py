@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 from test_hints import ab_of, gray_ramp, mean_ab, write_rgba
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS, RESULT_TIMEOUT_MS
+from test_web_browser import RESULT_TIMEOUT_MS
 
 from benchmarks.web_server import raw_call, running_server
 from restore.hints import parse_colour
@@ -139,16 +140,6 @@ def test_recolouring_a_photo_reuses_its_restoration_for_the_same_result(hinted_w
         assert np.array_equal(np.asarray(Image.open(png)), expected)
     jobs.photo(str(uploaded), strength=0.5)
     assert len(jobs.restored._photos) == 2  # other settings, another restoration
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
