@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import ColorRange, Colorspace
 from skimage import data
 
 AUDIO_RATE = 44100
@@ -25,14 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def pan_frames(
     count: int,
     size: tuple[int, int] = (96, 64),
-    photo: str = "astronaut",
+    photo: str | np.ndarray = "astronaut",
     step: tuple[int, int] = (2, 1),
     acceleration: tuple[int, int] = (0, 0),
 ) -> list[np.ndarray]:
     """`count` RGB frames of `size` (width, height): a window moving across the photo, at step * i +
-    acceleration * i^2 / 2 px in frame i (whole pixels; both >= 0)."""
+    acceleration * i^2 / 2 px in frame i (whole pixels; both >= 0). `photo`: a scikit-image sample's name or
+    an RGB image."""
     width, height = size
-    image = _photo(photo)
+    image = skimage_photo(photo)
     offsets = [[v * i + a * i * i // 2 for v, a in zip(step, acceleration, strict=True)] for i in range(count)]
     reach = [max(abs(v) * count, offset) for v, offset in zip(step, offsets[-1], strict=True)]
     scale = max((width + reach[0]) / image.shape[1], (height + reach[1]) / image.shape[0])
@@ -41,11 +43,12 @@ def pan_frames(
 
 
 def zoom_frames(
-    count: int, size: tuple[int, int] = (96, 64), photo: str = "astronaut", rate: float = 0.01
+    count: int, size: tuple[int, int] = (96, 64), photo: str | np.ndarray = "astronaut", rate: float = 0.01
 ) -> list[np.ndarray]:
-    """`count` RGB frames of `size` (width, height): a zoom into the photo's centre, `rate` closer per frame."""
+    """`count` RGB frames of `size` (width, height): a zoom into the photo's centre, `rate` closer per frame.
+    `photo`: a scikit-image sample's name or an RGB image."""
     width, height = size
-    image = _photo(photo)
+    image = skimage_photo(photo)
     scale = 0.9 * min(image.shape[1] / width, image.shape[0] / height)  # photo px per frame px at frame 0
     centre_x, centre_y = image.shape[1] / 2, image.shape[0] / 2
     frames = []
@@ -67,8 +70,8 @@ def object_frames(
     """`count` RGB frames of `size`: a disc cut from one photo moving over another, still one (the "coffee"
     photo). Its top-left corner is at start + step * i + acceleration * i^2 / 2 in frame i (whole pixels)."""
     width, height = size
-    background = cv2.resize(_photo("coffee"), size, interpolation=cv2.INTER_AREA)
-    disc = cv2.resize(_photo("astronaut"), (2 * radius, 2 * radius), interpolation=cv2.INTER_AREA)
+    background = cv2.resize(skimage_photo("coffee"), size, interpolation=cv2.INTER_AREA)
+    disc = cv2.resize(skimage_photo("astronaut"), (2 * radius, 2 * radius), interpolation=cv2.INTER_AREA)
     ys, xs = np.mgrid[: 2 * radius, : 2 * radius]
     inside = (xs - radius + 0.5) ** 2 + (ys - radius + 0.5) ** 2 < radius**2
     frames = []
@@ -82,10 +85,32 @@ def object_frames(
     return frames
 
 
-def _photo(name: str) -> np.ndarray:
-    """A scikit-image sample photo as RGB."""
+def skimage_photo(name: str | np.ndarray) -> np.ndarray:
+    """A scikit-image sample photo as RGB (an image is passed through)."""
+    if isinstance(name, np.ndarray):
+        return name
     image = getattr(data, name)()
     return np.ascontiguousarray(np.dstack([image] * 3) if image.ndim == 2 else image[..., :3])
+
+
+def through_codec(frames: Sequence[np.ndarray], fps: int = 25) -> list[np.ndarray]:
+    """`frames` (RGB, even sides) encoded as `revive video` encodes its output (restore.video_io: libx264, CRF 18,
+    4:2:0, BT.709 limited range) and decoded again, as a player shows them."""
+    from restore.video_io import Encoding, encode, flush, new_encoder
+
+    height, width = frames[0].shape[:2]
+    encoding = Encoding(width, height, Fraction(1, fps), Fraction(fps))
+    encoder = new_encoder(encoding)
+    packets = [packet for i, rgb in enumerate(frames) for packet in encode(encoder, rgb, i, encoding)]
+    packets += flush(encoder)
+    decoder = av.CodecContext.create("h264", "r")
+    decoder.extradata = encoder.extradata
+    decoded = [frame for *_, payload in packets for frame in decoder.decode(av.Packet(payload))]
+    decoded += decoder.decode(None)
+    return [
+        frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU709, src_color_range=ColorRange.MPEG).to_ndarray()
+        for frame in decoded
+    ]
 
 
 def to_gray(frames: Sequence[np.ndarray]) -> list[np.ndarray]:

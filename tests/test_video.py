@@ -16,6 +16,7 @@ from benchmarks.clips import (
     pan_frames,
     read_clip,
     revive,
+    through_codec,
     to_gray,
     truncated_clip,
     write_clip,
@@ -114,6 +115,15 @@ def test_a_killed_job_resumes_to_the_same_file(weights_dir, tmp_path):
     assert revive_video(clip, out, weights_dir, "--chunk", 8, "-v") == 0
     assert digest(out) == digest(tmp_path / "whole.mp4")
     assert leftovers(tmp_path) == []
+
+
+def test_the_codec_round_trip_keeps_the_frames_and_adds_the_flicker_a_player_shows():
+    steady = pan_frames(12, (128, 96), step=(3, 1))  # the true colours, moving: no flicker of their own
+    decoded = through_codec(steady)
+    assert len(decoded) == len(steady) and decoded[0].shape == steady[0].shape
+    assert np.mean([np.abs(d.astype(float) - s).mean() for d, s in zip(decoded, steady, strict=True)]) < 6
+    # 4:2:0 chroma and quantization that changes with the motion: the floor benchmarks/flicker.py subtracts
+    assert flicker(decoded, steady) > flicker(steady, steady) + 0.3
 
 
 def test_temporal_filter_reduces_flicker_in_the_video(weights_dir, tmp_path):
