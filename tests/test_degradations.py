@@ -24,7 +24,7 @@ from training.degradations import (  # noqa: E402
     config_to_dict,
     degrade,
     degrade_folder,
-    degrade_pair,
+    degrade_sample,
     seed_for,
 )
 
@@ -263,22 +263,23 @@ def test_cracks_are_long_thin_paper_coloured_lines_that_branch():
     assert (cracked[~cv2.dilate(lines.astype(np.uint8), np.ones((7, 7))).astype(bool)] == 90).all()  # the rest kept
 
 
-def test_degrade_pair_gives_the_same_degraded_bytes_and_a_target_with_only_the_tone():
+def test_degrade_sample_gives_the_same_degraded_bytes_and_a_target_with_only_the_tone():
     photo = cv2.resize(skdata.astronaut(), (96, 96), interpolation=cv2.INTER_AREA)
     for seed in range(12):
-        degraded, toned = degrade_pair(photo, PRESETS["train4"], np.random.default_rng(seed))
-        assert np.array_equal(degraded, degrade(photo, PRESETS["train4"], np.random.default_rng(seed)))
+        sample = degrade_sample(photo, PRESETS["train4"], np.random.default_rng(seed))
+        assert np.array_equal(sample.image, degrade(photo, PRESETS["train4"], np.random.default_rng(seed)))
     # damage only: the target is the photo itself
     damage = config_from_dict({"scratches": {"p": 1}, "dust": {"p": 1}, "stage1": {"noise": {"p": 1}}})
-    degraded, toned = degrade_pair(photo, damage, np.random.default_rng(0))
-    assert np.array_equal(toned, photo) and not np.array_equal(degraded, photo)
+    sample = degrade_sample(photo, damage, np.random.default_rng(0))
+    assert np.array_equal(sample.toned, photo) and not np.array_equal(sample.image, photo)
     # a tone effect alone: the target gets it with the same parameters, so it equals the degraded copy
     for effect in ("fade", "tint_yellow", "vignette", "exposure", "silvering"):
-        degraded, toned = degrade_pair(photo, config_from_dict(EFFECTS[effect]), np.random.default_rng(5))
-        assert np.array_equal(toned, degraded) and not np.array_equal(toned, photo), effect
+        sample = degrade_sample(photo, config_from_dict(EFFECTS[effect]), np.random.default_rng(5))
+        assert np.array_equal(sample.toned, sample.image) and not np.array_equal(sample.toned, photo), effect
     # both: the target keeps the fade and not the noise
     both = config_from_dict({"fade": {"p": 1}, "stage1": {"noise": {"p": 1, "sigma": [20, 20]}}})
-    degraded, toned = degrade_pair(photo, both, np.random.default_rng(1))
+    sample = degrade_sample(photo, both, np.random.default_rng(1))
+    degraded, toned = sample.image, sample.toned
     assert np.abs(toned.astype(int) - photo).mean() > 5  # faded
 
     def affine_residual(source: np.ndarray, result: np.ndarray) -> float:  # a fade is affine in RGB
@@ -288,3 +289,19 @@ def test_degrade_pair_gives_the_same_degraded_bytes_and_a_target_with_only_the_t
 
     assert affine_residual(photo, toned) < 1.0  # the photo faded, rounding aside, and not noisy
     assert affine_residual(photo, degraded) > 5
+
+
+def test_the_damage_map_marks_cracks_scratches_and_dust_and_not_noise_grain_or_tone():
+    photo = np.full((160, 160, 3), 90, np.uint8)
+    for effect in ("cracks", "scratches", "dust", "crease"):
+        config = config_from_dict({effect: {"p": 1}})
+        sample = degrade_sample(photo, config, np.random.default_rng(3))
+        changed = np.abs(sample.image.astype(int) - photo).max(axis=2) >= 26  # 0.1 of the range: fully marked
+        assert sample.damage.dtype == np.float32 and sample.damage.shape == photo.shape[:2], effect
+        assert changed.any() and (sample.damage[changed] > 0.95).mean() > 0.95, effect  # the damage is marked
+        assert (sample.damage[~cv2.dilate(changed.astype(np.uint8), np.ones((5, 5))).astype(bool)] < 0.5).all()
+    clean = config_from_dict(
+        {"fade": {"p": 1}, "tint": {"p": 1}, "grain": {"p": 1}, "stage1": {"noise": {"p": 1, "sigma": [20, 20]}}}
+    )
+    sample = degrade_sample(photo, clean, np.random.default_rng(4))
+    assert not np.array_equal(sample.image, photo) and not sample.damage.any()  # changed, but not damaged

@@ -450,3 +450,36 @@ def test_a_regression_head_colorizer_exports_without_a_temperature_input(photo_f
     assert load_manifest(tmp_path / "weights").model("colorize").temperature is None
     gray = np.repeat(np.linspace(0, 255, 32 * 48, dtype=np.uint8).reshape(32, 48, 1), 3, axis=2)
     assert Restorer(tmp_path / "weights", device="cpu").colorize_image(gray).shape == (32, 48, 3)
+
+
+def test_a_damage_head_learns_where_the_print_is_damaged_beside_the_restorer(photo_folder, tmp_path):
+    from training.data import training_batches
+    from training.export import export
+
+    Trainer(tiny_config("restore", photo_folder, tmp_path / "plain", iters=2, pretrain_iters=2)).fit()
+    plain = export(tmp_path / "plain" / "last.pt", tmp_path / "weights")
+    cracks = {"degradation_params": {"cracks": {"p": 1.0}, "scratches": {"p": 1.0}}, "generator": {"damage_head": True}}
+    extra = {**cracks, "crop": 64, "iters": 120, "pretrain_iters": 120, "pretrain_lr": 2e-3, "damage_weight": 1.0}
+    config = tiny_config(
+        "restore", photo_folder, tmp_path / "run", init_from=str(tmp_path / "weights" / plain["file"]), **extra
+    )
+    trainer = Trainer(config)
+    shipped = checkpoint.ema_generator_state(checkpoint.load(tmp_path / "plain" / "last.pt"))
+    from_run = Trainer(
+        tiny_config("restore", photo_folder, tmp_path / "run2", init_from=str(tmp_path / "plain" / "last.pt"), **cracks)
+    )
+    for key, value in trainer.generator.unet.state_dict().items():  # the restorer starts as the plain one
+        assert torch.equal(value, shipped[f"unet.{key}"]), key
+        assert torch.equal(from_run.generator.unet.state_dict()[key], shipped[f"unet.{key}"]), key
+    degraded, target = trainer.dataset[0]
+    assert target.shape[0] == 4 and 0.005 < float((target[3] > 0.5).float().mean()) < 0.5  # the damage map
+    trainer.batches = training_batches(trainer.dataset, config.batch, 0, 0, 1, 0, config.seed)
+    losses = [trainer.train_step()["generator/damage"] for _ in range(config.iters)]
+    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:5])
+    x, y = (torch.stack(t) for t in zip(*(trainer.dataset[i] for i in range(100, 104)), strict=True))
+    with torch.no_grad():
+        found = torch.sigmoid(trainer.generator.restore(x)[1])[:, 0]
+    damaged = y[:, 3] > 0.5
+    assert float(found[damaged].mean()) > float(found[~damaged].mean()) + 0.2  # found where the damage is
+    with pytest.raises(ValueError, match="damage_head"):
+        resolve("colorize", overrides=[{"generator": {"damage_head": True}}])

@@ -37,37 +37,38 @@ def load_generator_weights(generator: nn.Module, source: Path) -> None:
         import onnx
         from onnx import numpy_helper
 
-        initializers = {i.name: i for i in onnx.load(str(source)).graph.initializer}
-        # batch norm's step counters do not reach an inference graph; they keep their own values
-        own = {
-            name: value for name, value in generator.state_dict().items() if not name.endswith("num_batches_tracked")
+        initializers = onnx.load(str(source)).graph.initializer
+        weights = {
+            i.name.removeprefix("generator."): torch.from_numpy(numpy_helper.to_array(i).copy())
+            for i in initializers
+            if i.name.startswith("generator.")
         }
-        # a generator may have parts that a model without them starts at their initial values (RestoreNet's
-        # context starts as no modulation)
-        optional = getattr(generator, "optional_on_init", ())
-        missing = [name for name in own if f"generator.{name}" not in initializers and not name.startswith(optional)]
-        if missing:
-            raise ValueError(
-                f"{source} does not match this generator: {len(missing)} tensors missing, e.g. {missing[0]}"
-            )
-        state = {
-            name: torch.from_numpy(numpy_helper.to_array(initializers[f"generator.{name}"]).copy())
-            for name in own
-            if f"generator.{name}" in initializers
-        }
-        generator.load_state_dict(state, strict=False)
+        _load_partial(generator, weights, source)
         return
     generator.load_state_dict(ema_generator_state(load(source)))
 
 
+def _load_partial(generator: nn.Module, weights: dict[str, torch.Tensor], source: Path) -> None:
+    """Load `weights` into `generator`, which may have parts that a model without them starts at their initial
+    values (`optional_on_init`: RestoreNet's context starts as no modulation, its damage head untrained); batch
+    norm's step counters, which do not reach an inference graph, keep their own values."""
+    optional = getattr(generator, "optional_on_init", ())
+    own = [name for name in generator.state_dict() if not name.endswith("num_batches_tracked")]
+    missing = [name for name in own if name not in weights and not name.startswith(optional)]
+    if missing:
+        raise ValueError(f"{source} does not match this generator: {len(missing)} tensors missing, e.g. {missing[0]}")
+    generator.load_state_dict({name: weights[name] for name in own if name in weights}, strict=False)
+
+
 def load_init_weights(generator: nn.Module, critic: nn.Module, source: Path) -> None:
-    """`fit --init-from`: the generator as load_generator_weights() does, and the critic too when `source` is a
-    training checkpoint that has one (a full or a carried slim one), so that a continued adversarial phase does
-    not start against an untrained critic. The checkpoint is read once."""
+    """`fit --init-from`: the generator as load_generator_weights() does (with the parts a generator may lack, as
+    from an exported model), and the critic too when `source` is a training checkpoint that has one (a full or a
+    carried slim one), so that a continued adversarial phase does not start against an untrained critic. The
+    checkpoint is read once."""
     if source.suffix == ".onnx":
         load_generator_weights(generator, source)
         return
     state = load(source)
-    generator.load_state_dict(ema_generator_state(state))
+    _load_partial(generator, ema_generator_state(state), source)
     if state.get("critic"):
         critic.load_state_dict(state["critic"])

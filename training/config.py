@@ -31,6 +31,9 @@ class GeneratorConfig:
     # restore: an ImageNet-pretrained encoder ("efficientnet_lite0" / "efficientnet_lite2") that sees the whole
     # photo and modulates the U-Net (training.context); "" is the U-Net alone
     context: str = ""
+    # restore: a second head on the U-Net's last features that finds the print's damage (cracks, scratches,
+    # dust, creases), trained on the damage maps the degradations draw (`damage_weight`)
+    damage_head: bool = False
 
 
 @dataclass
@@ -100,6 +103,7 @@ class TrainConfig:
     pretrain_betas: tuple[float, float] = (0.9, 0.99)  # Adam in the reconstruction-only phase
     l1_weight: float = 1.0
     class_weight: float = 1.0
+    damage_weight: float = 0.1  # restore with generator.damage_head: binary cross-entropy against the damage map
     adv_weight: float = 0.01
     fm_weight: float = 0.0
     instance_noise: float = 0.0
@@ -184,6 +188,8 @@ def resolve(task: str, file: Path | None = None, overrides: list[dict[str, Any]]
     degradation_for(config)  # an unknown preset or option fails here, not hours into a run
     if config.generator.context and config.task != "restore":
         raise ValueError("generator.context (the whole photo's context) is for the restore task")
+    if config.generator.damage_head and config.task != "restore":
+        raise ValueError("generator.damage_head (the print's damage map) is for the restore task")
     if config.keep_tone and config.task != "restore":
         raise ValueError("keep_tone (a target with the input's tone) is for the restore task")
     return config

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from restore.color import chroma_level
 from restore.errors import ImageError
 from restore.io_image import IMAGE_EXTENSIONS, load_image
-from training.degradations import DegradationConfig, degrade, degrade_pair, seed_for
+from training.degradations import DegradationConfig, degrade, degrade_sample, seed_for
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -98,7 +98,8 @@ def restore_target(clean: np.ndarray, degraded: np.ndarray) -> np.ndarray:
     return clean
 
 
-Pair = Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]]  # (clean, degraded) -> (x, y)
+# (target, degraded copy, damage map) -> (input, target) tensors in the task's units
+Pair = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[torch.Tensor, torch.Tensor]]
 
 
 def degraded_copy(clean: np.ndarray, degradation: DegradationConfig | None, rng: np.random.Generator) -> np.ndarray:
@@ -106,15 +107,15 @@ def degraded_copy(clean: np.ndarray, degradation: DegradationConfig | None, rng:
     return clean if degradation is None else degrade(clean, degradation, rng)
 
 
-def target_and_input(
+def training_sample(
     clean: np.ndarray, degradation: DegradationConfig | None, rng: np.random.Generator, keep_tone: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """(target, degraded copy): the target is `clean`, or with `keep_tone` `clean` given the degraded copy's
-    tone effects (training.degradations.degrade_pair)."""
-    if keep_tone and degradation is not None:
-        degraded, toned = degrade_pair(clean, degradation, rng)
-        return toned, degraded
-    return clean, degraded_copy(clean, degradation, rng)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(target, degraded copy, damage map): the target is `clean`, or with `keep_tone` `clean` given the degraded
+    copy's tone effects; the damage map as training.degradations.degrade_sample draws it (zeros undegraded)."""
+    if degradation is None:
+        return clean, clean, np.zeros(clean.shape[:2], np.float32)
+    sample = degrade_sample(clean, degradation, rng)
+    return sample.toned if keep_tone else clean, sample.image, sample.damage
 
 
 class PairDataset(Dataset):
@@ -147,7 +148,7 @@ class PairDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index, 1])
         clean = random_crop(read_rgb(self._image_for(index)), self.crop, self.crop_scale, rng)
-        return self.pair(*target_and_input(clean, self.degradation, rng, self.keep_tone))
+        return self.pair(*training_sample(clean, self.degradation, rng, self.keep_tone))
 
 
 class StreamSampler(Sampler[int]):
@@ -199,7 +200,7 @@ def validation_pairs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The first `count` images, centre-cropped square, resized to `size` and degraded with `degradation` (one
     fixed seed per file name), as `pair` makes them into (inputs, targets); the targets as training's
-    (`target_and_input`)."""
+    (`training_sample`)."""
     inputs, targets = [], []
     for path in list_images(folder)[:count]:
         image = read_rgb(path)
@@ -208,7 +209,7 @@ def validation_pairs(
         top, left = (h - side) // 2, (w - side) // 2
         clean = cv2.resize(image[top : top + side, left : left + side], (size, size), interpolation=cv2.INTER_AREA)
         rng = np.random.default_rng(seed_for(path.name))
-        x, y = pair(*target_and_input(clean, degradation, rng, keep_tone))
+        x, y = pair(*training_sample(clean, degradation, rng, keep_tone))
         inputs.append(x)
         targets.append(y)
     return torch.stack(inputs), torch.stack(targets)

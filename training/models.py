@@ -142,6 +142,11 @@ class UNetGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor, modulation: Modulation | None = None) -> torch.Tensor:
         """modulation: per layer of `modulated_channels`, h <- h * (1 + gamma) + beta (training.context)."""
+        return self.output(x, self.features(x, modulation))
+
+    def features(self, x: torch.Tensor, modulation: Modulation | None = None) -> torch.Tensor:
+        """The last decoder level's activations, which the head turns into the output (another head may share
+        them)."""
         layers = iter(modulation or ())
 
         def modulated(h: torch.Tensor) -> torch.Tensor:
@@ -158,7 +163,11 @@ class UNetGenerator(nn.Module):
         h = self.attention(h)
         for up in self.ups:
             h = modulated(up(h, skips.pop()))
-        out = self.head(h)
+        return h
+
+    def output(self, x: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """The head on `features` (from features(x)), with the input added for a residual U-Net."""
+        out = self.head(features)
         return x + out if self.residual else out
 
 

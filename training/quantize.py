@@ -62,7 +62,7 @@ def calibration_feeds(
     for _ in range(samples):
         photo = read_rgb(photos[rng.integers(len(photos))])
         crop = random_crop(photo, config.crop, tuple(config.crop_scale), rng)
-        x, _ = task_class(config).pair(crop, degraded_copy(crop, degradation_for(config), rng))
+        x = task_class(config).model_input(degraded_copy(crop, degradation_for(config), rng))
         feed = {image_name: x.numpy()[None]}
         if temperature is not None:
             feed["temperature"] = np.array([temperature["default"]], np.float32)

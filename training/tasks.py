@@ -36,16 +36,18 @@ from training.models import PatchCritic, UNetGenerator
 
 class RestoreNet(nn.Module):
     """Degraded RGB -> restored RGB, both in [0, 1] (the output is clamped only at export); with
-    `generator.context`, modulated by a thumbnail of the whole degraded photo (training.context)."""
+    `generator.context`, modulated by a thumbnail of the whole degraded photo (training.context); with
+    `generator.damage_head`, also the logits of the print's damage map, from the U-Net's last features."""
 
-    # what a restorer without context lacks, when a context model starts from one (`fit --init-from`)
-    optional_on_init = ("context.",)
+    # what a restorer without context or damage head lacks, when one starts from it (`fit --init-from`)
+    optional_on_init = ("context.", "damage.")
 
     def __init__(self, config: TrainConfig):
         super().__init__()
         g = config.generator
         self.unet = UNetGenerator(3, 3, g.width, g.depth, g.norm, g.attention, residual=True)
         self.context = PhotoContext(g.context, self.unet.modulated_channels) if g.context else None
+        self.damage = nn.Conv2d(g.width, 1, 3, padding=1) if g.damage_head else None
 
     @property
     def takes_context(self) -> bool:
@@ -54,11 +56,22 @@ class RestoreNet(nn.Module):
     def forward(self, image: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """context: the whole photo's thumbnail (restore.context.photo_thumbnail); None when `image` is the whole
         photo, as a training crop is (crop_scale 1: the photo's short side at `crop` px)."""
+        return self.unet.output(image, self._features(image, context))
+
+    def restore(
+        self, image: torch.Tensor, context: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(restored RGB, damage map logits (N, 1, H, W) or None without a damage head)."""
+        features = self._features(image, context)
+        damage = self.damage(features) if self.damage is not None else None
+        return self.unet.output(image, features), damage
+
+    def _features(self, image: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         if self.context is None:
-            return self.unet(image)
+            return self.unet.features(image)
         if context is None:
             context = F.interpolate(image, size=(CONTEXT_SIZE, CONTEXT_SIZE), mode="area")
-        return self.unet(image, self.context(context))
+        return self.unet.features(image, self.context(context))
 
     def predict(
         self, image: torch.Tensor, temperature: float | torch.Tensor = 1.0, context: torch.Tensor | None = None
@@ -167,9 +180,9 @@ def takes_hints(generator: nn.Module) -> bool:
     return getattr(generator, "takes_hints", False)
 
 
-def to_tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """HWC float32 arrays -> CHW tensors."""
-    return torch.from_numpy(x.transpose(2, 0, 1).copy()), torch.from_numpy(y.transpose(2, 0, 1).copy())
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """An HWC float32 array -> a CHW tensor."""
+    return torch.from_numpy(image.transpose(2, 0, 1).copy())
 
 
 class Task:
@@ -202,8 +215,15 @@ class Task:
         return list_images(Path(config.data))
 
     @staticmethod
-    def pair(clean: np.ndarray, degraded: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """(input, target) CHW tensors in the task's units for a clean uint8 crop and its degraded copy."""
+    def model_input(degraded: np.ndarray) -> torch.Tensor:
+        """The network's CHW input in the task's units for a degraded uint8 RGB crop."""
+        raise NotImplementedError
+
+    def pair(
+        self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input, target) CHW tensors in the task's units for a clean uint8 crop (the target photo), its degraded
+        copy and, where the task learns it, the copy's damage map (training.degradations.degrade_sample)."""
         raise NotImplementedError
 
     def images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
@@ -283,12 +303,21 @@ class RestoreTask(Task):
     validation_degradation = PRESETS["eval"]
 
     @staticmethod
-    def pair(clean: np.ndarray, degraded: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        target = restore_target(clean, degraded)
-        return to_tensors(degraded.astype(np.float32) / 255.0, target.astype(np.float32) / 255.0)
+    def model_input(degraded: np.ndarray) -> torch.Tensor:
+        return to_tensor(degraded.astype(np.float32) / 255.0)
+
+    def pair(
+        self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """With a damage head, the target carries the damage map as a fourth channel (zeros when not given)."""
+        target = restore_target(clean, degraded).astype(np.float32) / 255.0
+        if self.config.generator.damage_head:
+            damage = np.zeros(target.shape[:2], np.float32) if damage is None else damage
+            target = np.concatenate([target, damage[..., None]], axis=2)
+        return self.model_input(degraded), to_tensor(target)
 
     def images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
-        return [(t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8) for t in y]
+        return [(t[:3].clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8) for t in y]
 
     def input_images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
         return self.images(x, x)
@@ -302,8 +331,9 @@ class RestoreTask(Task):
     def generate(
         self, generator: nn.Module, x: torch.Tensor, decode: bool = True, hints: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        raw = generator(x)
-        return raw, raw
+        """raw: the restored RGB, and with a damage head its logits as a fourth channel."""
+        restored, damage = generator.restore(x)
+        return (restored if damage is None else torch.cat([restored, damage], dim=1)), restored
 
     def reconstruction_loss(
         self,
@@ -313,10 +343,13 @@ class RestoreTask(Task):
         hints: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         c = self.config
-        return {"l1": c.l1_weight * F.l1_loss(prediction.float(), target)} if c.l1_weight > 0 else {}
+        terms = {"l1": c.l1_weight * F.l1_loss(prediction.float(), target[:, :3])} if c.l1_weight > 0 else {}
+        if c.generator.damage_head:
+            terms["damage"] = c.damage_weight * F.binary_cross_entropy_with_logits(raw[:, 3:].float(), target[:, 3:])
+        return terms
 
     def critic_view(self, x: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return x * 2.0 - 1.0, image * 2.0 - 1.0
+        return x * 2.0 - 1.0, image[:, :3] * 2.0 - 1.0
 
     def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
         if generator.takes_context:
@@ -380,8 +413,13 @@ class ColorizeTask(Task):
         return colour_training_photos(Path(config.data), config.color.min_untoned_chroma)
 
     @staticmethod
-    def pair(clean: np.ndarray, degraded: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return to_tensors(rgb_to_lab(to_gray(degraded))[..., :1], rgb_to_lab(clean)[..., 1:])
+    def model_input(degraded: np.ndarray) -> torch.Tensor:
+        return to_tensor(rgb_to_lab(to_gray(degraded))[..., :1])
+
+    def pair(
+        self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model_input(degraded), to_tensor(rgb_to_lab(clean)[..., 1:])
 
     def images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
         return [lab_to_rgb(image) for image in torch.cat([x, y], dim=1).permute(0, 2, 3, 1).numpy()]

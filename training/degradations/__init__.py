@@ -26,22 +26,25 @@ albumentations is called through its functional API with parameters drawn from t
 seed gives the same bytes in every process.
 
 Modules: ``schema`` (the options), ``sampling`` (random draws), ``chain`` (stages 1 and 2), ``defects`` (the
-print's defects), ``pipeline`` (``degrade``), ``presets`` (the named mixes), ``folders`` (a folder at a time).
+print's defects), ``pipeline`` (``degrade``; ``degrade_sample`` adds the tone-only target and the damage map),
+``presets`` (the named mixes), ``folders`` (a folder at a time).
 """
 
 from training.degradations.folders import degrade_folder
-from training.degradations.pipeline import TONE_EFFECTS, degrade, degrade_pair, seed_for
+from training.degradations.pipeline import DAMAGE, TONE_EFFECTS, Degraded, degrade, degrade_sample, seed_for
 from training.degradations.presets import PRESETS
 from training.degradations.schema import DegradationConfig, config_from_dict, config_to_dict
 
 __all__ = [
+    "DAMAGE",
     "PRESETS",
     "TONE_EFFECTS",
     "DegradationConfig",
+    "Degraded",
     "config_from_dict",
     "config_to_dict",
     "degrade",
-    "degrade_pair",
+    "degrade_sample",
     "degrade_folder",
     "seed_for",
 ]
