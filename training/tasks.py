@@ -219,9 +219,7 @@ class Task:
         """The network's CHW input in the task's units for a degraded uint8 RGB crop."""
         raise NotImplementedError
 
-    def pair(
-        self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def pair(self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(input, target) CHW tensors in the task's units for a clean uint8 crop (the target photo), its degraded
         copy and, where the task learns it, the copy's damage map (training.degradations.degrade_sample)."""
         raise NotImplementedError
@@ -306,13 +304,10 @@ class RestoreTask(Task):
     def model_input(degraded: np.ndarray) -> torch.Tensor:
         return to_tensor(degraded.astype(np.float32) / 255.0)
 
-    def pair(
-        self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """With a damage head, the target carries the damage map as a fourth channel (zeros when not given)."""
+    def pair(self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """With a damage head, the target carries the damage map as a fourth channel."""
         target = restore_target(clean, degraded).astype(np.float32) / 255.0
         if self.config.generator.damage_head:
-            damage = np.zeros(target.shape[:2], np.float32) if damage is None else damage
             target = np.concatenate([target, damage[..., None]], axis=2)
         return self.model_input(degraded), to_tensor(target)
 
@@ -416,9 +411,7 @@ class ColorizeTask(Task):
     def model_input(degraded: np.ndarray) -> torch.Tensor:
         return to_tensor(rgb_to_lab(to_gray(degraded))[..., :1])
 
-    def pair(
-        self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def pair(self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model_input(degraded), to_tensor(rgb_to_lab(clean)[..., 1:])
 
     def images(self, x: torch.Tensor, y: torch.Tensor) -> list[np.ndarray]:
