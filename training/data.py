@@ -114,7 +114,7 @@ def training_sample(
     copy's tone effects; the damage map as training.degradations.degrade_sample draws it (zeros undegraded)."""
     if degradation is None:
         return clean, clean, np.zeros(clean.shape[:2], np.float32)
-    sample = degrade_sample(clean, degradation, rng)
+    sample = degrade_sample(clean, degradation, rng, toned=keep_tone)
     return sample.toned if keep_tone else clean, sample.image, sample.damage
 
 

@@ -26,31 +26,34 @@ class Degraded:
     """A degraded copy of a photo with what training learns from besides the photo itself."""
 
     image: np.ndarray  # (h, w, 3) uint8 RGB: the degraded copy
-    toned: np.ndarray  # (h, w, 3) uint8 RGB: the clean photo given only the copy's tone effects (TONE_EFFECTS)
+    toned: np.ndarray | None  # (h, w, 3) uint8 RGB: the clean photo given only the copy's tone effects
+    # (TONE_EFFECTS), when asked for
     damage: np.ndarray  # (h, w) float32 in [0, 1]: where the damage (DAMAGE) changed the print, and how much
 
 
 def degrade(image: np.ndarray, config: DegradationConfig, rng: np.random.Generator) -> np.ndarray:
     """Degraded copy of an (h, w, 3) uint8 RGB image: same size, RGB uint8; same ``rng`` state, same bytes."""
-    return degrade_sample(image, config, rng).image
+    return degrade_sample(image, config, rng, toned=False).image
 
 
-def degrade_sample(image: np.ndarray, config: DegradationConfig, rng: np.random.Generator) -> Degraded:
-    """``degrade``'s bytes (the same draws from ``rng``), with the tone-only target of a restorer that leaves tone
-    alone and the damage map of the print (the largest change a DAMAGE effect made to a pixel, in units of
+def degrade_sample(
+    image: np.ndarray, config: DegradationConfig, rng: np.random.Generator, toned: bool = True
+) -> Degraded:
+    """``degrade``'s bytes (the same draws from ``rng``), with (``toned``) the tone-only target of a restorer that
+    leaves tone alone and the damage map of the print (the largest change a DAMAGE effect made to a pixel, in units of
     DAMAGE_LEVEL, clipped to 1; stage 2 then blurs and compresses the damage, not the map)."""
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (h, w, 3) uint8 RGB image, got {image.dtype} {image.shape}")
     damage = np.zeros(image.shape[:2], np.float32)
     if happens(rng, config.clean_p):  # draws nothing when clean_p is 0: other presets keep their bytes
-        return Degraded(image.copy(), image.copy(), damage)
+        return Degraded(image.copy(), image.copy() if toned else None, damage)
     img = image.astype(np.float32) / 255.0
-    target = img.copy()
+    target = img.copy() if toned else None
     img = stage(img, config.stage1, rng)
     for name, effect in DEFECTS:
         effect_cfg = getattr(config, name)
         if happens(rng, effect_cfg.p):
-            if name in TONE_EFFECTS:  # a twin generator: the same draws for the target
+            if target is not None and name in TONE_EFFECTS:  # a twin generator: the same draws for the target
                 twin = np.random.Generator(type(rng.bit_generator)())
                 twin.bit_generator.state = rng.bit_generator.state
                 target = np.clip(effect(target, effect_cfg, twin), 0.0, 1.0)
@@ -64,7 +67,7 @@ def degrade_sample(image: np.ndarray, config: DegradationConfig, rng: np.random.
     out = to_uint8(img)
     if happens(rng, config.grayscale_p):
         out = np.repeat(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
-    return Degraded(out, to_uint8(target), damage)
+    return Degraded(out, None if target is None else to_uint8(target), damage)
 
 
 def seed_for(name: str) -> int:
