@@ -79,3 +79,39 @@ def test_the_network_starts_at_the_identity_and_exports_with_parity(tmp_path):
     expected = model(torch.from_numpy(np.zeros((1, 3, SIZE, SIZE), np.float32))).detach().numpy()[0]
     got = restorer.model("correct").run({"image": np.zeros((1, 3, SIZE, SIZE), np.float32)})[0]
     assert np.abs(got - expected).max() < 1e-4
+
+
+def test_tone_quantiles_find_a_faded_prints_black_point():
+    torch = pytest.importorskip("torch")
+    from training.global_correction import QUANTILES, tone_quantiles
+
+    photo = torch.from_numpy(data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
+    faded = 0.2 + 0.8 * photo  # the black lifted to 0.2
+    quantiles = len(QUANTILES)
+    black = lambda rgb: tone_quantiles(rgb)[0, : quantiles * 4 : quantiles]  # noqa: E731 (1% of R, G, B, luma)
+    assert torch.all(black(photo) < 0.05)
+    assert torch.allclose(black(faded), 0.2 + 0.8 * black(photo), atol=1e-4)
+
+
+def test_fit_correction_learns_to_undo_fading_and_the_restorer_applies_it(tmp_path):
+    pytest.importorskip("torch")
+    from training.cli import main as revive_train
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "colorwheel"):
+        cv2.imwrite(str(photos / f"{name}.png"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    weights = write_weights(tmp_path / "weights", correct=False)
+    run = tmp_path / "run"
+    args = ["fit-correction", "--data", str(photos), "--holdout", str(photos), "--run", str(run),
+            "--draws", "16", "--iters", "500", "--export", str(weights)]  # fmt: skip
+    assert revive_train(args) == 0
+    summary = json.loads((run / "log.json").read_text())["summary"]
+    assert summary["holdout_psnr_corrected"] > summary["holdout_psnr_uncorrected"] + 1.0
+    photo = data.astronaut()[::2, ::2]
+    faded = (40 + 0.75 * photo).astype(np.uint8)  # lifted blacks, less contrast
+    restorer = Restorer(weights, device="cpu")
+    assert restorer.manifest.models["correct"].path.name == "restore_global.onnx"
+    (matrix,) = restorer.colour_corrections([faded])
+    error = lambda rgb: np.abs(rgb.astype(float) - photo).mean()  # noqa: E731
+    assert error(apply_colour_transform(faded, matrix)) < 0.7 * error(faded)

@@ -22,7 +22,7 @@ EXAMPLES = """examples:
   revive-train quantize --weights weights/ --calibration photos/ --out weights/int8/
   revive-train fp16 --weights weights/ --register
   revive-train register --weights weights/ --task restore --variant cuda-fp16 restore.fp16.onnx
-  revive-train fit-correction --data photos/ --holdout held_out/ --weights weights/ --run runs/correct \\
+  revive-train fit-correction --data photos/ --holdout held_out/ --run runs/correct \\
       --export weights/
 """
 
@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     from training import global_fit
 
     correction = commands.add_parser(
-        "fit-correction", help="train restore's global colour correction behind a restore model, and export it"
+        "fit-correction", help="train restore's global tone correction (after a restorer that keeps tone), and export it"
     )
     global_fit.add_arguments(correction)
     correction.set_defaults(handler=global_fit.run)

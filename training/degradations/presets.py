@@ -163,6 +163,21 @@ def _bopbtl() -> DegradationConfig:
     )
 
 
+def _tone() -> DegradationConfig:
+    """The tone effects alone: fading, yellowing and toning, uneven exposure, vignetting, silvering, gray copies,
+    20% sound photos. What a restorer that leaves tone alone (``keep_tone``) hands the global tone correction
+    (training.global_fit), which learns to undo it."""
+    return DegradationConfig(
+        clean_p=0.2,
+        vignette=Vignette(p=0.2),
+        exposure=Exposure(p=0.2),
+        fade=Fade(p=0.35),
+        tint=Tint(p=0.3, selenium_p=0.4),
+        silvering=Silvering(p=0.1),
+        grayscale_p=0.2,
+    )
+
+
 def _colorize() -> DegradationConfig:
     """Colorizer training: mild scan damage on a gray photo (the colorizer sees only L* of gray old scans).
 
@@ -189,6 +204,7 @@ PRESETS: dict[str, DegradationConfig] = {
     "train2": _train2(),
     "train3": _train3(),
     "train4": _train4(),
+    "tone": _tone(),
     "eval": _eval(),
     "bopbtl": _bopbtl(),
     "colorize": _colorize(),
