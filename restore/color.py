@@ -80,6 +80,18 @@ def is_grayscale(rgb: np.ndarray, threshold: float = GRAY_CHROMA_THRESHOLD) -> b
     return chroma_level(rgb) < threshold
 
 
+def is_neutral_gray(rgb: np.ndarray, tolerance: int = 2) -> bool:
+    """True when (almost) every pixel has equal R, G and B (within `tolerance` levels, for a colour JPEG of a gray
+    scan): a black-and-white photo with no tone of its own, which restoring must keep gray."""
+    spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
+    return np.count_nonzero(spread > tolerance) <= 0.001 * spread.size
+
+
+def as_gray(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> its luma (ITU-R BT.601, OpenCV's) in all three channels."""
+    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+
+
 def shrink(image: np.ndarray, max_side: int, min_side: int = 1) -> np.ndarray:
     """`image` scaled down (INTER_AREA) to at most `max_side` px on its longest side, each side kept at least
     `min_side` px; never upscaled."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from restore.color import is_grayscale, merge_lightness, rgb_to_lightness, shrink, to_uint8
+from restore.color import as_gray, is_grayscale, is_neutral_gray, merge_lightness, rgb_to_lightness, shrink, to_uint8
 from restore.context import photo_thumbnail
 from restore.engine import DEVICES, OnnxModel
 from restore.hints import no_hints, resize_hints
@@ -162,9 +162,12 @@ class Restorer:
     def restore_images(
         self, images: Sequence[np.ndarray], *, tile: int | None = None, strength: float = 1.0
     ) -> list[np.ndarray]:
-        """restore_image() for several uint8 images, as one batch when they fit in one tile."""
+        """restore_image() for several uint8 images, as one batch when they fit in one tile. The manifest's
+        global correction follows the restore model; a neutral gray photo comes back gray."""
         ProcessOptions(tile=tile, strength=strength)  # checks them
         restored = self._correct(self._run_restore(images, tile))
+        # a gray photo restores to gray: no tint from the correction, no colour in repaired scratches
+        restored = [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
         if strength == 1.0:
             return restored
         return [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]

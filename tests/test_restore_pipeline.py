@@ -38,6 +38,16 @@ def test_restore_runs_tiled_and_matches_the_untiled_run(restorer, weights_dir):
     assert not np.array_equal(tiled, PHOTO)  # the model did something
 
 
+def test_a_gray_photo_restores_to_gray_and_a_colour_one_keeps_its_colour(restorer):
+    scratched = GRAY.copy()
+    cv2.line(scratched, (20, 30), (280, 170), (255, 255, 255), 3)
+    assert chroma_level(restorer.restore_image(PHOTO)) > 4  # the tiny model mixes channels
+    for gray in (scratched, np.clip(scratched.astype(int) + [0, 1, -1], 0, 255).astype(np.uint8)):  # JPEG wobble
+        out = restorer.restore_image(gray)
+        assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+        assert not np.array_equal(out, gray)  # restored, not passed through
+
+
 def test_strength_keeps_that_share_of_the_models_change(restorer):
     full = restorer.process(PHOTO, colorize="never").astype(int)
     assert np.array_equal(restorer.process(PHOTO, colorize="never", strength=1.0), full)
