@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     from training import global_fit
 
     correction = commands.add_parser(
-        "fit-correction", help="train restore's global tone correction (after a restorer that keeps tone), and export it"
+        "fit-correction", help="train restore's global tone correction (after a keep-tone restorer), and export it"
     )
     global_fit.add_arguments(correction)
     correction.set_defaults(handler=global_fit.run)

@@ -219,7 +219,11 @@ def export_correction(
         "task": "correct",
         "inputs": {"image": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0], "shape": [SIZE, SIZE]}},
         "outputs": {"correction": {"layout": "N34", "channels": "affine"}},
-        "training": {"parity_max_abs_error": error, **summary},
+        "training": {
+            "parity_max_abs_error": error,
+            "parameters": sum(parameter.numel() for parameter in model.parameters()),
+            **summary,
+        },
     }
     manifest = read_manifest_json(out_dir)
     manifest["models"]["correct"] = entry

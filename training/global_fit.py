@@ -27,6 +27,7 @@ from tqdm import tqdm
 from training.data import list_images, read_rgb, restore_target
 from training.degradations import PRESETS, degrade_sample
 from training.global_correction import FEATURES, SIZE, GlobalCorrection, apply_correction
+from training.trainer import cpu_description
 
 LOSS_SIZE = 48
 FLOOR = 1e-5  # a squared error this small counts as perfect (50 dB)
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Samples, fit, and export when asked; prints the summary. Returns the exit status."""
+    start = time.perf_counter()  # samples (when not cached) and fit
     args.run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     fit, holdout = (cached_samples(folder, args.run, name, args) for folder, name in
@@ -105,7 +107,6 @@ def run(args: argparse.Namespace) -> int:
     optimizer = torch.optim.AdamW(model.head.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     best = (float("-inf"), 0, None)
     log = []
-    start = time.perf_counter()
     for step in range(1, args.iters + 1):
         model.train()
         pick = torch.randint(0, len(features), (args.batch,))
@@ -134,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
         "fit_samples": len(features),
         "holdout_samples": len(holdout_features),
         "seconds": round(time.perf_counter() - start, 1),
-        "args": {k: str(v) for k, v in vars(args).items()},
+        "iterations": args.iters,
+        "wall_time_h": round((time.perf_counter() - start) / 3600, 3),
+        "hardware": f"1 x {cpu_description()}",
+        "args": {k: str(v) for k, v in vars(args).items() if k != "handler"},  # not the CLI's function
     }
     torch.save({"model": model.state_dict(), "summary": summary}, args.run / "correction.pt")
     (args.run / "log.json").write_text(json.dumps({"summary": summary, "log": log}, indent=1))

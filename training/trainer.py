@@ -70,11 +70,16 @@ def hardware_description(ctx: distributed.Context) -> str:
     """E.g. '1 x NVIDIA H100' or 'AMD EPYC 9R14 (2 threads)', for the model card."""
     if ctx.device.type == "cuda":
         return f"{ctx.world} x {torch.cuda.get_device_name(ctx.device)}"
+    return f"{ctx.world} x {cpu_description()}"
+
+
+def cpu_description() -> str:
+    """E.g. 'AMD EPYC 9R14 (2 threads)': this machine's CPU and torch's thread count."""
     model = platform.processor() or "CPU"
     with contextlib.suppress(OSError, StopIteration):
         lines = Path("/proc/cpuinfo").read_text().splitlines()
         model = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    return f"{ctx.world} x {model} ({torch.get_num_threads()} threads)"
+    return f"{model} ({torch.get_num_threads()} threads)"
 
 
 def grad_norm(module: nn.Module) -> float:
