@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{restorer.manifest.path} has no 'correct' model")
     plain = Restorer(args.weights, device="cpu")
     del plain.manifest.models["correct"]  # the restore model alone
-    paths = sorted((p for p in args.frames.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=natural_key)
+    frames = (p for p in args.frames.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    paths = sorted(frames, key=lambda p: natural_key(p.name))
     restored = [plain.restore_image(load_image(path).rgb) for path in paths[: args.limit]]
     transforms = [restorer.colour_corrections([out])[0] for out in restored]
     added, own, size = [], [], []
