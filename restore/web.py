@@ -169,6 +169,16 @@ class Jobs:
             raise refuse("This server's colour model takes no colour hints.")
         return combined
 
+    def colour_source(
+        self, path: str, image: LoadedImage, restore: bool, tile: float | None, strength: float | None
+    ) -> np.ndarray:
+        """The photo as the colour model will see it in the photo job: restored when restoring (and kept, so the
+        job that follows reuses it: RestoredPhotos), else as uploaded."""
+        if not restore:
+            return image.rgb
+        options = self.options("always", True, None, None, tile, strength)
+        return self.restored.restore(path, image.rgb, options.tile, options.strength)
+
     def palette(
         self, rgb: np.ndarray, x: int, y: int, hints: np.ndarray | None, render_size: float | None
     ) -> list[ColourCandidate]:
@@ -373,7 +383,9 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
         # preprocess=False: Jobs.photo decodes the upload itself (see its docstring).
         run_photo = {"fn": jobs.photo, "inputs": photo.inputs, "outputs": photo.outputs, "preprocess": False, **run}
         photo.button.click(api_name="restore_photo", show_progress_on=photo.outputs[0], **run_photo)
-        hint_panel.wire(photo.inputs[0], photo.inputs[3], {**run_photo, "show_progress_on": photo.outputs[0]}, run)
+        photo_options = {"render_size": photo.inputs[3], "restore": photo.inputs[2], "tile": photo.inputs[5],
+                         "strength": photo.inputs[6]}  # fmt: skip
+        hint_panel.wire(photo.inputs[0], photo_options, {**run_photo, "show_progress_on": photo.outputs[0]}, run)
         examples = write_examples(settings.work_dir / "examples")
         if examples:
             with photo.tab:

@@ -70,16 +70,25 @@ class HintPanel:
             )
         return [self.points, self.file]
 
-    def wire(self, photo: Component, render_size: Component, rerun: dict[str, Any], run: dict[str, Any]) -> None:
+    def wire(self, photo: Component, options: dict[str, Component], rerun: dict[str, Any], run: dict[str, Any]) -> None:
         """Connect the controls: a new photo resets the hints; each change of them reruns the photo job
-        (`rerun`: its event arguments); `run`: the model runs' concurrency settings."""
+        (`rerun`: its event arguments); `options`: the photo job's render_size, restore, tile and strength
+        controls (the likeliest colours are the colour model's on the photo as that job will see it); `run`:
+        the model runs' concurrency settings."""
         if not self.visible:
             return
         rerun = {**rerun, "api_visibility": "private"}
         photo.change(self.show, photo, [self.view, self.points, self.swatches], preprocess=False, **_private)
         clicked = self.view.select(
             self.add_point,
-            [photo, self.points, self.colour, self.radius, render_size, self.file],
+            [
+                photo,
+                self.points,
+                self.colour,
+                self.radius,
+                self.file,
+                *(options[name] for name in ("render_size", "restore", "tile", "strength")),
+            ],  # fmt: skip
             [self.points, self.view, self.swatches],
             preprocess=False,
             api_visibility="private",
@@ -117,13 +126,17 @@ class HintPanel:
         points: str,
         colour: str,
         radius: float,
-        render_size: float | None,
         hints_file: Any,
+        render_size: float | None,
+        restore: bool,
+        tile: float | None,
+        strength: float | None,
         evt: gr.SelectData,
     ) -> tuple[str, str, gr.Dataset]:
         """A click on the view at evt.index (its pixels): a point there in `colour`, and the model's likeliest
-        colours at that point given the hints before it."""
-        _, image = self.jobs.read_photo(photo)
+        colours at that point given the hints before it, on the photo as the photo job colourizes it (restored
+        when restoring: the tone correction can change its lightness)."""
+        path, image = self.jobs.read_photo(photo)
         height, width = image.rgb.shape[:2]
         view_height, view_width = shrink(image.rgb[..., 0], VIEW_SIDE).shape
         fx = min(1.0, round((evt.index[0] + 0.5) / view_width, 4))
@@ -131,7 +144,8 @@ class HintPanel:
         earlier = _points(points)
         hints = self.jobs.hint_map(points_json(earlier), hints_file, height, width)
         x, y = min(int(fx * width), width - 1), min(int(fy * height), height - 1)
-        candidates = self.jobs.palette(image.rgb, x, y, hints, render_size)
+        source = self.jobs.colour_source(path, image, restore, tile, strength)
+        candidates = self.jobs.palette(source, x, y, hints, render_size)
         rows = [[c.hex, f"{c.probability:.0%}" if c.probability >= 0.005 else "<1%"] for c in candidates]
         added = [*earlier, HintPoint(fx, fy, _colour(colour), round(float(radius) / 100, 4))]
         return points_json(added), self._view(image, added), gr.Dataset(samples=rows)
