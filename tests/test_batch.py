@@ -38,8 +38,9 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "cat")
 @pytest.fixture
 def cluster() -> str:
     """A local Ray cluster of 2 CPUs for one test (a test that fails mid-job cannot leave workers holding the next
-    test's CPUs); `revive batch` in this process uses it. Its address."""
-    ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False)
+    test's CPUs); `revive batch` in this process uses it. Its address. "local": always a new cluster (without an
+    address ray.init joins the latest one it finds recorded under /tmp/ray, which may be a test's that is going)."""
+    ray.init(address="local", num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
