@@ -166,11 +166,10 @@ class Restorer:
         global correction follows the restore model; a neutral gray photo comes back gray."""
         ProcessOptions(tile=tile, strength=strength)  # checks them
         restored = self._correct(self._run_restore(images, tile))
+        if strength != 1.0:
+            restored = [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
         # a gray photo restores to gray: no tint from the correction, no colour in repaired scratches
-        restored = [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
-        if strength == 1.0:
-            return restored
-        return [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
+        return [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
 
     def _run_restore(self, images: Sequence[np.ndarray], tile: int | None) -> list[np.ndarray]:
         if not images:

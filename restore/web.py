@@ -177,7 +177,8 @@ class Jobs:
         if not restore:
             return image.rgb
         options = self.options("always", True, None, None, tile, strength)
-        return self.restored.restore(path, image.rgb, options.tile, options.strength)
+        with user_errors():
+            return self.restored.restore(path, image.rgb, options.tile, options.strength)
 
     def palette(
         self, rgb: np.ndarray, x: int, y: int, hints: np.ndarray | None, render_size: float | None

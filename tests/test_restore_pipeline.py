@@ -11,7 +11,7 @@ from skimage import data
 
 from benchmarks.tiny_models import write_weights
 from restore import ProcessOptions, Restorer
-from restore.color import chroma_level, rgb_to_lab
+from restore.color import as_gray, chroma_level, rgb_to_lab
 from restore.errors import WeightsError
 from restore.pipeline import REPO_WEIGHTS, default_weights_dir
 
@@ -42,10 +42,11 @@ def test_a_gray_photo_restores_to_gray_and_a_colour_one_keeps_its_colour(restore
     scratched = GRAY.copy()
     cv2.line(scratched, (20, 30), (280, 170), (255, 255, 255), 3)
     assert chroma_level(restorer.restore_image(PHOTO)) > 4  # the tiny model mixes channels
-    for gray in (scratched, np.clip(scratched.astype(int) + [0, 1, -1], 0, 255).astype(np.uint8)):  # JPEG wobble
-        out = restorer.restore_image(gray)
+    wobbled = np.clip(scratched.astype(int) + [0, 1, -1], 0, 255).astype(np.uint8)  # a colour JPEG of a gray scan
+    for gray, strength in ((scratched, 1.0), (wobbled, 1.0), (wobbled, 0.5)):
+        out = restorer.restore_image(gray, strength=strength)
         assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
-        assert not np.array_equal(out, gray)  # restored, not passed through
+        assert np.abs(out.astype(int) - as_gray(gray)).mean() > 1  # restored, not only grayed
 
 
 def test_strength_keeps_that_share_of_the_models_change(restorer):

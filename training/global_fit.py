@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from restore.commands.common import positive_int
 from training.data import list_images, read_rgb, restore_target
-from training.degradations import PRESETS, degrade_sample
+from training.degradations import PRESETS, degrade
 from training.global_correction import FEATURES, SIZE, GlobalCorrection, apply_correction
 from training.trainer import cpu_description
 
@@ -40,8 +41,7 @@ def make_samples(photos: list[Path], draws: int, seed: int) -> dict[str, np.ndar
     image, target = (np.empty((count, LOSS_SIZE, LOSS_SIZE, 3), np.uint8) for _ in range(2))  # no heap fragments
     for index, path in enumerate(tqdm(photos, desc="samples")):
         small = cv2.resize(read_rgb(path), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-        copies = [degrade_sample(small, PRESETS["tone"], np.random.default_rng([seed, index, draw]), toned=False).image
-                  for draw in range(draws)]  # fmt: skip
+        copies = [degrade(small, PRESETS["tone"], np.random.default_rng([seed, index, draw])) for draw in range(draws)]
         rows = slice(index * draws, (index + 1) * draws)
         features[rows] = GlobalCorrection.features(to_tensor(np.stack(copies)))
         image[rows] = [cv2.resize(copy, (LOSS_SIZE, LOSS_SIZE), interpolation=cv2.INTER_AREA) for copy in copies]
@@ -51,7 +51,7 @@ def make_samples(photos: list[Path], draws: int, seed: int) -> dict[str, np.ndar
 
 
 def cached_samples(folder: Path, run: Path, name: str, args: argparse.Namespace) -> dict[str, np.ndarray]:
-    path = run / f"samples-{name}.npz"
+    path = run / f"samples-{name}-draws{args.draws}-seed{args.seed}.npz"  # the cache of these settings only
     if not path.exists():
         samples = make_samples(list_images(folder), args.draws, args.seed + (name == "holdout"))
         tmp = path.with_suffix(".tmp.npz")
@@ -77,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", type=Path, required=True, help="run folder: samples cache, checkpoint, log")
     parser.add_argument("--export", type=Path, default=None, help="write restore_global.onnx and register it here")
     parser.add_argument("--draws", type=int, default=8, help="toned copies of each photo (default 8)")
-    parser.add_argument("--iters", type=int, default=6000)
+    parser.add_argument("--iters", type=positive_int, default=6000)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-3)
@@ -134,7 +134,6 @@ def run(args: argparse.Namespace) -> int:
         "best_step": best[1],
         "fit_samples": len(features),
         "holdout_samples": len(holdout_features),
-        "seconds": round(time.perf_counter() - start, 1),
         "iterations": args.iters,
         "wall_time_h": round((time.perf_counter() - start) / 3600, 3),
         "hardware": f"1 x {cpu_description()}",
