@@ -19,6 +19,8 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 from skimage import data
 
+from restore.color import as_gray
+
 AUDIO_RATE = 44100
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +117,7 @@ def through_codec(frames: Sequence[np.ndarray], fps: int = 25) -> list[np.ndarra
 
 def to_gray(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Black-and-white copies (three equal channels)."""
-    return [np.repeat(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2) for frame in frames]
+    return [as_gray(frame) for frame in frames]
 
 
 def age(frames: Sequence[np.ndarray], seed: int = 0, grain: float = 12.0, exposure: float = 0.12) -> list[np.ndarray]:

@@ -84,9 +84,11 @@ def sample_photo(height: int, width: int, gray: bool = False, name: str = "astro
     import cv2
     from skimage import data
 
+    from restore.color import as_gray
+
     rgb = cv2.resize(getattr(data, name)(), (width, height), interpolation=cv2.INTER_CUBIC)
     if gray:
-        rgb = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        rgb = as_gray(rgb)
     return rgb
 
 

@@ -104,9 +104,8 @@ def probe(weights: str) -> Result:
 
 def accuracy(folders: dict[str, str], device: str, photos: int) -> Result:
     """Step 1 of the module docstring. `folders`: precision -> pinned weights folder ("fp32", maybe "fp16")."""
-    import cv2
 
-    from restore.color import rgb_to_lightness, shrink
+    from restore.color import as_gray, rgb_to_lightness, shrink
     from restore.options import DEFAULT_RENDER_SIZE
     from restore.pipeline import Restorer
     from training.metrics import psnr
@@ -128,7 +127,7 @@ def accuracy(folders: dict[str, str], device: str, photos: int) -> Result:
                 for name, restorer in restorers.items():
                     quality[name].append(psnr(rgb, restorer.restore_image(damaged)))
             else:
-                gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+                gray = as_gray(rgb)
                 model_input = shrink(rgb_to_lightness(gray), spec.render_size or DEFAULT_RENDER_SIZE)[..., None]
                 for name, restorer in restorers.items():
                     quality[name].append(psnr(rgb, restorer.colorize_image(gray)))

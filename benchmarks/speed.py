@@ -62,8 +62,13 @@ def main() -> None:
         for folder, restorer, median in zip(args.weights, restorers, medians, strict=True)
     ]
     table = markdown_table(["weights", "file run", "median s / photo", "ratio to first"], rows)
-    results = {"task": args.task, "size": args.size, "render_size": args.render_size, "fp32": args.fp32}
-    results["times_s"] = times
+    results = {
+        "task": args.task,
+        "size": args.size,
+        "render_size": args.render_size,
+        "fp32": args.fp32,
+        "times_s": times,
+    }
     kind = "gray" if args.task == "colorize" else "colour"
     report(f"{args.task.capitalize()} speed, {args.size} {kind} photo, interleaved runs", table, results, args.json)
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from restore import Restorer
-from training.data import list_images, read_rgb, restore_target, to_gray
+from restore.color import as_gray
+from training.data import list_images, read_rgb, restore_target
 from training.degradations import PRESETS, degrade_sample, seed_for
 from training.evaluate import restore_pair
 from training.metrics import psnr
@@ -38,7 +39,7 @@ def toned_pair(path: Path, preset: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     clean = read_rgb(path)
     sample = degrade_sample(clean, PRESETS[preset], np.random.default_rng(seed_for(path.name)))
     target = restore_target(clean, sample.image)
-    return target, sample.image, to_gray(sample.toned) if target is not clean else sample.toned
+    return target, sample.image, as_gray(sample.toned) if target is not clean else sample.toned
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from restore.color import chroma_level
+from restore.color import as_gray, chroma_level
 from restore.errors import ImageError
 from restore.io_image import IMAGE_EXTENSIONS, load_image
 from training.degradations import DegradationConfig, degrade, degrade_sample, seed_for
@@ -85,16 +85,11 @@ def random_crop(image: np.ndarray, size: int, scale: tuple[float, float], rng: n
     return np.ascontiguousarray(crop)
 
 
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """Luminance replicated to three channels."""
-    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
-
-
 def restore_target(clean: np.ndarray, degraded: np.ndarray) -> np.ndarray:
     """What restoring `degraded` should give: `clean`, in gray when the degraded copy is gray (its colours are
     gone, so the model cannot be asked for them)."""
     if np.array_equal(degraded[..., 0], degraded[..., 1]) and np.array_equal(degraded[..., 1], degraded[..., 2]):
-        return to_gray(clean)
+        return as_gray(clean)
     return clean
 
 

@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from restore.color import rgb_to_lab
-from training.data import list_images, read_rgb, restore_target, to_gray
+from restore.color import as_gray, rgb_to_lab
+from training.data import list_images, read_rgb, restore_target
 from training.degradations import PRESETS, degrade, seed_for
 from training.metrics import colorfulness, psnr, ssim
 
@@ -96,7 +96,7 @@ def evaluate_colorize(
     rows = []
     for path in tqdm(images, desc="colorize eval", leave=False):
         clean = read_rgb(path)
-        gray = to_gray(clean)
+        gray = as_gray(clean)
         output = restorer.process(
             gray, restore=False, colorize="always", temperature=temperature, render_size=render_size
         )

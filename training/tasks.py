@@ -18,14 +18,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from restore.color import lab_to_rgb, rgb_to_lab
+from restore.color import as_gray, lab_to_rgb, rgb_to_lab
 from restore.context import CONTEXT_SIZE
 from restore.options import DEFAULT_RENDER_SIZE, PAPER_TEMPERATURE, TEMPERATURE_RANGE
 from training.colorbins import ab_bin_centers, annealed_mean, nearest_bins, rebalancing_weights
 from training.colour_prior import colour_prior
 from training.config import TrainConfig
 from training.context import PhotoContext
-from training.data import colour_training_photos, list_images, restore_target, to_gray
+from training.data import colour_training_photos, list_images, restore_target
 from training.degradations import PRESETS, DegradationConfig
 from training.encoder_unet import EncoderUNet
 from training.hints import AB_SCALE, sample_hints
@@ -409,7 +409,7 @@ class ColorizeTask(Task):
 
     @staticmethod
     def model_input(degraded: np.ndarray) -> torch.Tensor:
-        return to_tensor(rgb_to_lab(to_gray(degraded))[..., :1])
+        return to_tensor(rgb_to_lab(as_gray(degraded))[..., :1])
 
     def pair(self, clean: np.ndarray, degraded: np.ndarray, damage: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model_input(degraded), to_tensor(rgb_to_lab(clean)[..., 1:])

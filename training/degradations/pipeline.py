@@ -5,10 +5,9 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from restore.color import to_uint8
+from restore.color import as_gray, to_uint8
 from training.degradations.chain import stage
 from training.degradations.defects import DEFECTS
 from training.degradations.sampling import happens
@@ -66,7 +65,7 @@ def degrade_sample(
         img = stage(img, config.stage2, rng)
     out = to_uint8(img)
     if happens(rng, config.grayscale_p):
-        out = np.repeat(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        out = as_gray(out)
     return Degraded(out, None if target is None else to_uint8(target), damage)
 
 
