@@ -45,20 +45,23 @@ class OnnxModel:
         self.providers: list[str] = self.session.get_providers()
         self.device = "cuda" if self.providers[0] == CUDA_PROVIDER else "cpu"
 
-    def run(self, feeds: dict[str, np.ndarray], output: str | None = None) -> np.ndarray:
+    def run(self, feeds: dict[str, np.ndarray], output: str | Sequence[str] | None = None) -> np.ndarray:
         """Run the graph on NCHW `feeds` (tensor name -> array) and return its output (default: the model's
-        output; a colorizer's `distribution.output` gives its bin logits)."""
-        name = output or self.spec.output.name
+        output; a colorizer's `distribution.output` gives its bin logits); several output names (of one size)
+        give their channels concatenated, in that order."""
+        names = [output or self.spec.output.name] if output is None or isinstance(output, str) else list(output)
         if self.device == "cuda":
-            return run_bound(self.session, feeds, [name], "cuda")[0]
-        return self.session.run([name], feeds)[0]
+            results = run_bound(self.session, feeds, names, "cuda")
+        else:
+            results = self.session.run(names, feeds)
+        return results[0] if len(results) == 1 else np.concatenate(results, axis=1)
 
     def run_image(
         self,
         image: np.ndarray,
         extra: dict[str, np.ndarray] | None = None,
         maps: dict[str, np.ndarray] | None = None,
-        output: str | None = None,
+        output: str | Sequence[str] | None = None,
         stride: int = 1,
     ) -> np.ndarray:
         """Run on one HxWxC float32 image (and HxWxC `maps`, see run_batch): pad to the size multiple, run, crop
@@ -71,7 +74,7 @@ class OnnxModel:
         images: np.ndarray,
         extra: dict[str, np.ndarray] | None = None,
         maps: dict[str, np.ndarray] | None = None,
-        output: str | None = None,
+        output: str | Sequence[str] | None = None,
         stride: int = 1,
     ) -> np.ndarray:
         """Run once on N same-size float32 images (NxHxWxC), padded and cropped back like run_image.

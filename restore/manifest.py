@@ -53,6 +53,15 @@ class ColourDistribution:
 
 
 @dataclass(frozen=True)
+class DamageMap:
+    """A restorer's second output: the probability (N, 1, H, W) that the print is damaged at each pixel; the
+    engine inpaints where it reaches `threshold`."""
+
+    output: str
+    threshold: float
+
+
+@dataclass(frozen=True)
 class Variant:
     """A file of the same graph that the engine runs in place of the model's own on one device."""
 
@@ -74,6 +83,7 @@ class ModelSpec:
     hints: TensorSpec | None = None  # colorize: a*, b*, mask at the L input's size (zeros: automatic)
     context: TensorSpec | None = None  # restore: the whole photo at `shape`, the same for all its tiles
     distribution: ColourDistribution | None = None
+    damage: DamageMap | None = None  # restore: where the print is damaged, to inpaint
     size_multiple: int = 1
     receptive_field: int = 0
     render_size: int | None = None
@@ -239,6 +249,11 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         if bins.ndim != 2 or bins.shape[1] != 2:
             raise ValueError("distribution bins must be a list of [a, b] pairs")
         distribution = ColourDistribution(str(distribution["output"]), int(distribution["stride"]), bins)
+    damage = entry.get("damage")
+    if damage is not None:
+        if task != "restore" or not 0.0 < float(damage["threshold"]) <= 1.0:
+            raise ValueError("damage must be a restore model's {output, threshold in (0, 1]}")
+        damage = DamageMap(str(damage["output"]), float(damage["threshold"]))
     return ModelSpec(
         task=task,
         path=folder / entry["file"],
@@ -249,6 +264,7 @@ def _parse_model(key: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
         hints=hints,
         context=context,
         distribution=distribution,
+        damage=damage,
         size_multiple=size_multiple,
         receptive_field=int(entry.get("receptive_field", 0)),
         render_size=None if render_size is None else int(render_size),

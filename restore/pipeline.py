@@ -16,6 +16,7 @@ from restore.color import as_gray, is_grayscale, is_neutral_gray, merge_lightnes
 from restore.context import photo_thumbnail
 from restore.engine import DEVICES, OnnxModel
 from restore.hints import no_hints, resize_hints
+from restore.inpaint import inpaint_damage
 from restore.manifest import Manifest, ModelSpec, load_manifest
 from restore.options import DEFAULT_RENDER_SIZE, ProcessOptions, process_options
 from restore.palette import ColourCandidate, likeliest_colours, probabilities_at
@@ -172,27 +173,35 @@ class Restorer:
         return [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
 
     def _run_restore(self, images: Sequence[np.ndarray], tile: int | None) -> list[np.ndarray]:
+        """The restore model over each photo; with a damage map, what it marks is then inpainted."""
         if not images:
             return []
         model = self.model("restore")
         spec = model.spec
         tile = self.tile if tile is None else tile
         contexts = [spec.context_feed(rgb) for rgb in images]
+        outputs = spec.output.name if spec.damage is None else (spec.output.name, spec.damage.output)
         if _batchable(images) and (tile == 0 or max(images[0].shape[:2]) <= tile):
             batch = np.stack(images).astype(np.float32) * np.float32(1 / 255)  # as run_tiled converts
             extra = {name: np.concatenate([c[name] for c in contexts]) for name in contexts[0]}
-            return list(to_uint8(model.run_batch(batch, extra)))
-        return [
-            run_tiled(
-                functools.partial(model.run_image, extra=context),  # every tile sees the whole photo's thumbnail
-                rgb,
-                tile=tile,
-                overlap=self.tile_overlap,
-                multiple=spec.size_multiple,
-                receptive_field=spec.receptive_field,
-            )
-            for rgb, context in zip(images, contexts, strict=True)
-        ]
+            results = list(to_uint8(model.run_batch(batch, extra, output=outputs)))
+        else:
+            results = [
+                run_tiled(
+                    # every tile sees the whole photo's thumbnail
+                    functools.partial(model.run_image, extra=context, output=outputs),
+                    rgb,
+                    tile=tile,
+                    overlap=self.tile_overlap,
+                    multiple=spec.size_multiple,
+                    receptive_field=spec.receptive_field,
+                    channels=3 if spec.damage is None else 4,
+                )
+                for rgb, context in zip(images, contexts, strict=True)
+            ]
+        if spec.damage is None:
+            return results
+        return [inpaint_damage(out[..., :3], out[..., 3], spec.damage.threshold) for out in results]
 
     def _correct(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Restored photos through the manifest's global colour correction ("correct"), when it has one: the

@@ -31,8 +31,10 @@ def run_tiled(
     overlap: int = 32,
     multiple: int = 1,
     receptive_field: int = 0,
+    channels: int | None = None,
 ) -> np.ndarray:
-    """Apply `run` (HxWxC float32 in [0, 1] -> same shape) to uint8 `image` in tiles; return uint8.
+    """Apply `run` (HxWxC float32 in [0, 1] -> HxWx`channels`, default C, values in [0, 1]) to uint8 `image` in
+    tiles; return uint8.
 
     `tile` is the largest tile side (0: never tile), `overlap` the width of the cross-fade between
     neighbouring tiles. Images that fit in one tile run untiled.
@@ -46,9 +48,10 @@ def run_tiled(
     y_plan, x_plan = plan.fit(height), plan.fit(width)
     ys, xs = y_plan.starts(height), x_plan.starts(width)
     x_windows = [x_plan.window(x0, width) for x0 in xs]
-    out = np.empty_like(image)
+    channels = image.shape[2] if channels is None else channels
+    out = np.empty((height, width, channels), np.uint8)
     # Accumulators for rows [done, done + len(acc)) of the weighted sum and of the weights.
-    acc = np.zeros((0, width, image.shape[2]), np.float32)
+    acc = np.zeros((0, width, channels), np.float32)
     weights = np.zeros((0, width, 1), np.float32)
     done = 0
     for row, y0 in enumerate(ys):

@@ -108,6 +108,28 @@ def test_the_class_loss_weighs_more_near_hints_and_alike_without_them():
     assert torch.equal(task.reconstruction_loss(raw, None, target, torch.zeros_like(hints))["class"], plain)
 
 
+def test_the_feature_loss_is_zero_on_the_truth_and_pulls_wrong_colours_toward_it():
+    """DeOldify's feature loss on colours rendered with the photo's own L*: nothing to learn from the true colours,
+    a gradient on a*b* that points toward them from wrong ones (a step along it lowers the loss)."""
+    from restore.color import rgb_to_lab
+    from training.losses import FeatureLoss
+    from training.tasks import lab_to_rgb_tensor
+
+    lab = torch.from_numpy(rgb_to_lab(data.chelsea()[::4, ::4])).permute(2, 0, 1)[None]  # 113 x 126
+    lightness, truth = lab[:, :1], lab[:, 1:]
+    rendered = lab_to_rgb_tensor(lightness, truth)
+    original = torch.from_numpy(data.chelsea()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
+    assert float((rendered - original).abs().max()) < 2.5 / 255  # kornia's Lab is OpenCV's (training's)
+    loss = FeatureLoss()
+    assert float(loss(rendered, rendered)) == 0.0
+    wrong = (truth.flip(1) + 30.0).requires_grad_(True)  # a*, b* swapped and shifted: a violet cat
+    value = loss(lab_to_rgb_tensor(lightness, wrong), rendered)
+    (gradient,) = torch.autograd.grad(value, wrong)
+    assert float(value) > 0.05 and float(gradient.abs().sum()) > 0
+    stepped = (wrong - 5.0 * gradient / gradient.abs().max()).detach()  # at most 5 units of a*b* per pixel
+    assert float(loss(lab_to_rgb_tensor(lightness, stepped), rendered)) < float(value)
+
+
 def test_semantic_row_agrees_with_itself_and_gray_loses_feature_similarity():
     classifiers = judges()
     truth = data.chelsea()

@@ -34,6 +34,9 @@ class GeneratorConfig:
     # restore: a second head on the U-Net's last features that finds the print's damage (cracks, scratches,
     # dust, creases), trained on the damage maps the degradations draw (`damage_weight`)
     damage_head: bool = False
+    # the parts that train, as parameter-name prefixes (e.g. ["damage."]: a damage head on a fixed restorer);
+    # empty: all of them
+    train_only: tuple[str, ...] = ()
 
 
 @dataclass
@@ -104,8 +107,11 @@ class TrainConfig:
     l1_weight: float = 1.0
     class_weight: float = 1.0
     damage_weight: float = 0.1  # restore with generator.damage_head: binary cross-entropy against the damage map
+    damage_threshold: float = 0.5  # and its export: the engine inpaints where the map's probability reaches this
     adv_weight: float = 0.01
     fm_weight: float = 0.0
+    # colorize: DeOldify's feature loss (training.losses.FeatureLoss) on the decoded colours, beside the class loss
+    feature_weight: float = 0.0
     instance_noise: float = 0.0
     ema_decay: float = 0.999
     seed: int = 0
@@ -149,7 +155,9 @@ def merge(instance: Any, values: dict[str, Any]) -> Any:
             if not isinstance(value, dict):
                 raise ValueError(f"config key {key!r} takes a mapping of options, not {value!r}")
             changes[key] = deep_update(current, value)
-        elif isinstance(current, tuple):
+        elif isinstance(current, tuple) and not current:  # a list of any length (generator.train_only)
+            changes[key] = (value,) if isinstance(value, str) else tuple(value)
+        elif isinstance(current, tuple):  # a fixed length and types (crop_scale, decoder_widths)
             changes[key] = tuple(type(c)(v) for c, v in zip(current, value, strict=True))
         elif isinstance(current, bool):
             changes[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")

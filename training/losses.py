@@ -86,3 +86,31 @@ def rebalanced_cross_entropy(
     if emphasis is not None:
         pixel_weights = pixel_weights * emphasis
     return -(pixel_weights * (weights * log_probabilities.gather(-1, indices)).sum(dim=-1)).mean()
+
+
+class FeatureLoss(torch.nn.Module):
+    """DeOldify's feature (perceptual) loss (Johnson et al. 2016): mean L1 between a frozen ImageNet network's
+    activations on the generated and on the true colour image, summed over its first `levels` scales.
+
+    The network is EfficientNet-Lite0 on RGB (the colorizer's own encoder sees L only), so the loss asks for the
+    colours an ImageNet model expects of the scene, not only per-pixel likely ones.
+    """
+
+    def __init__(self, levels: int = 4):
+        super().__init__()
+        from training.encoders import efficientnet_lite
+
+        self.network = efficientnet_lite("efficientnet_lite0", features_only=True).eval().requires_grad_(False)
+        self.levels = levels
+
+    def train(self, mode: bool = True) -> FeatureLoss:
+        super().train(mode)
+        self.network.eval()  # batch-norm statistics stay ImageNet's
+        return self
+
+    def forward(self, generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """generated, target: (N, 3, H, W) RGB in [0, 1]."""
+        fake = self.network((generated * 255.0 - 127.0) / 128.0)[: self.levels]
+        with torch.no_grad():
+            real = self.network((target * 255.0 - 127.0) / 128.0)[: self.levels]
+        return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(fake, real, strict=True)) / self.levels

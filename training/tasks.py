@@ -29,7 +29,7 @@ from training.data import colour_training_photos, list_images, restore_target
 from training.degradations import PRESETS, DegradationConfig
 from training.encoder_unet import EncoderUNet
 from training.hints import AB_SCALE, sample_hints
-from training.losses import rebalanced_cross_entropy
+from training.losses import FeatureLoss, rebalanced_cross_entropy
 from training.metrics import colorfulness
 from training.models import PatchCritic, UNetGenerator
 
@@ -151,6 +151,15 @@ class ContextRestoreGraph(RestoreGraph):
         return self.generator(image, context).clamp(0.0, 1.0)
 
 
+class DamageRestoreGraph(RestoreGraph):
+    """Also outputs the damage head's map: the probability (N, 1, H, W) that the print is damaged at each pixel
+    (cracks, scratches, dust, creases), where the engine inpaints what the restorer left."""
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        restored, damage = self.generator.restore(image)
+        return restored.clamp(0.0, 1.0), torch.sigmoid(damage)
+
+
 class ColorizeGraph(nn.Module):
     """The exported colorize graph: L* and the decoding temperature in, a*b* out."""
 
@@ -178,6 +187,13 @@ class HintedColorizeGraph(ColorizeGraph):
 
 def takes_hints(generator: nn.Module) -> bool:
     return getattr(generator, "takes_hints", False)
+
+
+def lab_to_rgb_tensor(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) L* and (N, 2, H, W) a*b* -> (N, 3, H, W) sRGB in [0, 1], differentiable (kornia)."""
+    from kornia.color import lab_to_rgb as kornia_lab_to_rgb
+
+    return kornia_lab_to_rgb(torch.cat([lightness.float(), ab.float()], dim=1), clip=True)
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -263,8 +279,10 @@ class Task:
         prediction: torch.Tensor | None,
         target: torch.Tensor,
         hints: torch.Tensor | None = None,
+        model_input: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Named, weighted loss terms (their sum is the reconstruction loss); `hints` as the generator saw them."""
+        """Named, weighted loss terms (their sum is the reconstruction loss); `hints` as the generator saw them,
+        `model_input` the batch's input (the colorizer's L*, which its feature loss renders the colours with)."""
         raise NotImplementedError
 
     def critic_view(self, x: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -336,6 +354,7 @@ class RestoreTask(Task):
         prediction: torch.Tensor | None,
         target: torch.Tensor,
         hints: torch.Tensor | None = None,
+        model_input: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         c = self.config
         terms = {"l1": c.l1_weight * F.l1_loss(prediction.float(), target[:, :3])} if c.l1_weight > 0 else {}
@@ -347,8 +366,12 @@ class RestoreTask(Task):
         return x * 2.0 - 1.0, image[:, :3] * 2.0 - 1.0
 
     def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
+        if generator.takes_context and generator.damage is not None:
+            raise ValueError("exporting a restorer with both context and a damage head is not supported")
         if generator.takes_context:
             return ContextRestoreGraph(generator).eval(), ["image", "context"], ["restored"]
+        if generator.damage is not None:
+            return DamageRestoreGraph(generator).eval(), ["image"], ["restored", "damage"]
         return RestoreGraph(generator).eval(), ["image"], ["restored"]
 
     def example_inputs(
@@ -372,7 +395,13 @@ class RestoreTask(Task):
         inputs = {"image": image}
         if generator.takes_context:  # the whole photo, resized to this shape (restore.context.photo_thumbnail)
             inputs["context"] = {**image, "shape": [CONTEXT_SIZE, CONTEXT_SIZE]}
-        return {"inputs": inputs, "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}}}
+        io: dict[str, Any] = {
+            "inputs": inputs,
+            "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
+        }
+        if generator.damage is not None:  # the engine inpaints where the map reaches the threshold
+            io["damage"] = {"output": "damage", "threshold": self.config.damage_threshold}
+        return io
 
 
 class ColorizeTask(Task):
@@ -391,6 +420,7 @@ class ColorizeTask(Task):
             raise ValueError("the bins colour head needs class-rebalancing weights (the colour prior)")
         if config.color.head == "regression" and config.l1_weight <= 0:
             raise ValueError("the regression colour head needs l1_weight > 0")
+        self.feature_loss = FeatureLoss() if config.feature_weight > 0 else None
 
     @classmethod
     def for_run(cls, config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> Task:
@@ -451,6 +481,7 @@ class ColorizeTask(Task):
         prediction: torch.Tensor | None,
         target: torch.Tensor,
         hints: torch.Tensor | None = None,
+        model_input: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         c = self.config
         terms = {}
@@ -463,7 +494,14 @@ class ColorizeTask(Task):
             terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, bins, soft, weights, emphasis)
         if c.l1_weight > 0:
             terms["l1"] = c.l1_weight * F.l1_loss(prediction.float() / AB_SCALE, target / AB_SCALE)
+        if self.feature_loss is not None:
+            self.feature_loss.to(raw.device)
+            generated, true = (lab_to_rgb_tensor(model_input, ab) for ab in (prediction.float(), target))
+            terms["feature"] = c.feature_weight * self.feature_loss(generated, true)
         return terms
+
+    def needs_prediction(self, adversarial: bool) -> bool:
+        return super().needs_prediction(adversarial) or self.feature_loss is not None
 
     def hint_emphasis(self, hints: torch.Tensor | None, stride: int) -> torch.Tensor | None:
         """(N, H/stride, W/stride) loss weights: 1 + hint_weight within hint_radius px of a hinted pixel."""

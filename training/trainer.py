@@ -51,7 +51,17 @@ def ema_with_warmup(decay: float):
 
 
 def generator_parameter_groups(generator: nn.Module, config: TrainConfig) -> list[dict]:
-    """Adam parameter groups: a pretrained encoder's weights (if any) learn at `encoder_lr_scale` of the rate."""
+    """Adam parameter groups: a pretrained encoder's weights (if any) learn at `encoder_lr_scale` of the rate.
+    With `generator.train_only`, only the parameters under those names train; the rest stay fixed."""
+    if config.generator.train_only:
+        prefixes = tuple(config.generator.train_only)
+        trained = [p for name, p in generator.named_parameters() if name.startswith(prefixes)]
+        if not trained:
+            raise ValueError(f"generator.train_only {list(prefixes)} names none of the generator's parameters")
+        generator.requires_grad_(False)
+        for parameter in trained:
+            parameter.requires_grad_(True)
+        return [{"params": trained, "lr": config.lr_g, "lr_scale": 1.0}]
     unet = generator.unet
     encoder = list(unet.encoder.parameters()) if hasattr(unet, "encoder") else []
     owned = {id(p) for p in encoder}
@@ -232,7 +242,7 @@ class Trainer:
         with self.autocast():
             hints = self.task.training_hints(y)
             raw, prediction = self.task.generate(self.generator, x, self.task.needs_prediction(adversarial), hints)
-            terms = self.task.reconstruction_loss(raw, prediction, y, hints)
+            terms = self.task.reconstruction_loss(raw, prediction, y, hints, model_input=x)
             if adversarial:
                 condition, fake = self.task.critic_view(x, prediction)
                 if c.fm_weight > 0:
@@ -266,7 +276,7 @@ class Trainer:
         for group in self.opt_g.param_groups:
             group["lr"] = (c.lr_g if adversarial else c.pretrain_lr) * group.get("lr_scale", 1.0)
             group["betas"] = c.betas if adversarial else c.pretrain_betas
-        if hasattr(self.generator.unet, "freeze_encoder"):
+        if hasattr(self.generator.unet, "freeze_encoder") and not c.generator.train_only:
             self.generator.unet.freeze_encoder(self.step < c.generator.freeze_encoder_iters)
         stats: dict[str, list[float]] = {}
         if adversarial:

@@ -1,0 +1,131 @@
+"""The damage map: a restorer's damage head trained alone on a fixed restorer (`generator.train_only`), exported as
+a second graph output, and inpainted by the engine where it reaches the manifest's threshold."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+torch = pytest.importorskip("torch")
+
+from restore.errors import WeightsError  # noqa: E402
+from restore.inpaint import inpaint_damage  # noqa: E402
+from restore.manifest import load_manifest  # noqa: E402
+from restore.pipeline import Restorer  # noqa: E402
+from training import checkpoint  # noqa: E402
+from training.config import resolve  # noqa: E402
+from training.export import export  # noqa: E402
+from training.trainer import Trainer  # noqa: E402
+
+TINY = [
+    {"generator": {"width": 8, "depth": 2}},
+    {"critic": {"width": 8, "layers": 2}},
+    {"batch": 2, "crop": 32, "iters": 3, "pretrain_iters": 3, "workers": 0, "threads": 1},
+    {"save_every": 3, "val_every": 3, "val_images": 2},
+]
+HEAD_ONLY = {
+    "generator": {"damage_head": True, "train_only": ["damage."]},
+    "degradation_params": {"cracks": {"p": 1.0}, "scratches": {"p": 1.0}},
+    "l1_weight": 0.0,
+    "damage_weight": 1.0,
+    "pretrain_lr": 1e-2,
+}
+
+
+def _config(photos: Path, out: Path, *extra: dict):
+    return resolve("restore", overrides=[*TINY, {"data": str(photos), "val": str(photos), "out": str(out)}, *extra])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """A tiny restorer, exported, and its damage head trained alone on it, exported with the map."""
+    root = tmp_path_factory.mktemp("damage")
+    photos = root / "photos"
+    photos.mkdir()
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        cv2.imwrite(str(photos / f"{name}.jpg"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    Trainer(_config(photos, root / "plain-run")).fit()
+    export(root / "plain-run" / "last.pt", root / "plain")
+    Trainer(_config(photos, root / "head-run", HEAD_ONLY, {"init_from": str(root / "plain" / "restore.onnx")})).fit()
+    export(root / "head-run" / "last.pt", root / "head")
+    return {"root": root, "plain": root / "plain", "head": root / "head"}
+
+
+def _with_threshold(source: Path, folder: Path, threshold: float | None) -> Path:
+    """A copy of the weights whose manifest inpaints at `threshold` (None: no damage entry)."""
+    shutil.copytree(source, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if threshold is None:
+        del manifest["models"]["restore"]["damage"]
+    else:
+        manifest["models"]["restore"]["damage"]["threshold"] = threshold
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _outputs(folder: Path, names: list[str] | None, image: np.ndarray) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(folder / "restore.onnx"), providers=["CPUExecutionProvider"])
+    return session.run(names, {"image": image})
+
+
+def test_train_only_trains_the_head_and_leaves_the_restorer_as_it_was(runs):
+    exported = checkpoint.ema_generator_state(checkpoint.load(runs["root"] / "plain-run" / "last.pt"))
+    trained = checkpoint.load(runs["root"] / "head-run" / "last.pt")["generator"]  # its own weights, not the EMA
+    assert all(torch.equal(exported[name], trained[name]) for name in exported)  # the U-Net did not move
+    initial = Trainer(_config(runs["root"] / "photos", runs["root"] / "fresh", HEAD_ONLY)).generator.damage.weight
+    assert not torch.equal(trained["damage.weight"], initial) and "damage.weight" not in exported
+    with pytest.raises(ValueError, match="names none of the generator's parameters"):
+        Trainer(_config(runs["root"] / "photos", runs["root"] / "bad", {"generator": {"train_only": ["nothing."]}}))
+
+
+def test_the_export_has_the_map_and_restores_as_the_restorer_alone(runs):
+    entry = json.loads((runs["head"] / "manifest.json").read_text())["models"]["restore"]
+    assert entry["damage"] == {"output": "damage", "threshold": 0.5} and list(entry["outputs"]) == ["restored"]
+    assert entry["training"]["parity_max_abs_error"] < 1e-3
+    assert load_manifest(runs["head"]).model("restore").damage.threshold == 0.5
+    assert load_manifest(runs["plain"]).model("restore").damage is None
+    image = np.random.default_rng(0).random((1, 3, 48, 64), dtype=np.float32)
+    plain, head = (_outputs(runs[name], None, image) for name in ("plain", "head"))
+    np.testing.assert_allclose(head[0], plain[0], atol=1e-5)
+    assert head[1].shape == (1, 1, 48, 64) and head[1].min() >= 0.0 and head[1].max() <= 1.0
+
+
+def test_the_engine_inpaints_where_the_map_reaches_the_threshold_and_tiles_alike(runs, tmp_path):
+    photo = data.astronaut()[::2, ::2]  # 256 x 256
+    plain = Restorer(_with_threshold(runs["head"], tmp_path / "none", None), device="cpu")
+    without = plain.restore_image(photo, tile=0)
+    image = photo.transpose(2, 0, 1)[None].astype(np.float32) / 255
+    damage = (_outputs(runs["head"], ["damage"], image)[0][0, 0] * 255).round()  # as the engine reads it (uint8)
+    threshold = float(np.quantile(damage, 0.9)) / 255  # the tenth of the photo the map marks most
+    restorer = Restorer(_with_threshold(runs["head"], tmp_path / "some", threshold), device="cpu")
+    whole = restorer.restore_image(photo, tile=0)
+    marked = damage >= round(threshold * 255)
+    near = cv2.dilate(marked.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert np.array_equal(whole[~near], without[~near])  # unmarked pixels are the restorer's own
+    assert np.abs(whole[marked].astype(int) - without[marked]).mean() > 1.0  # marked ones are refilled
+    assert np.abs(restorer.restore_image(photo, tile=96).astype(int) - whole).max() <= 2  # tiles: summation order
+
+
+def test_inpainting_fills_a_marked_scratch_from_its_surroundings():
+    rgb = np.tile(np.linspace(40, 200, 96, dtype=np.uint8)[None, :, None], (64, 1, 3))
+    scratched = rgb.copy()
+    scratched[30:33, 10:90] = 255
+    damage = np.zeros((64, 96), np.uint8)
+    damage[30:33, 10:90] = 230
+    filled = inpaint_damage(scratched, damage, threshold=0.5)
+    assert np.abs(filled.astype(int) - rgb).max() <= 6  # the scratch is gone
+    assert np.array_equal(inpaint_damage(scratched, damage, threshold=0.95), scratched)  # below the threshold
+
+
+def test_a_damage_entry_with_a_threshold_out_of_range_is_refused(runs, tmp_path):
+    folder = _with_threshold(runs["head"], tmp_path / "bad", 0.0)
+    with pytest.raises(WeightsError, match=r"damage must be a restore model's \{output, threshold in \(0, 1\]\}"):
+        load_manifest(folder)
