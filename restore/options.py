@@ -20,8 +20,10 @@ TEMPERATURE_RANGE = (0.05, 1.0)  # what the exported models accept: vivid to the
 class ProcessOptions:
     """restore: run the restore model; colorize: "auto" (black-and-white, toned or hinted photos only),
     "always" or "never"; render_size: the colorize model's longest side; temperature: the colour decoding's;
-    tile: restore tile size, 0 = whole image; strength: share of the restoration kept, 0 to 1. None means the
-    model's default (render_size, temperature) or the Restorer's (tile)."""
+    tile: restore tile size, 0 = whole image; strength: share of the restoration kept, 0 to 1; scratches: also
+    inpaint the cracks, tears and scratches the restore model's damage map finds (off by default: the map also
+    takes some thin bright lines, rails or polka dots, for scratches). None means the model's default
+    (render_size, temperature) or the Restorer's (tile)."""
 
     restore: bool = True
     colorize: str = "auto"
@@ -29,6 +31,7 @@ class ProcessOptions:
     temperature: float | None = None
     tile: int | None = None
     strength: float = 1.0
+    scratches: bool = False
 
     def __post_init__(self) -> None:
         if self.colorize not in COLORIZE_MODES:
@@ -44,9 +47,11 @@ class ProcessOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ProcessOptions:
-        """From a `revive` command's --no-restore, --colorize, --render-size, --temperature, --tile and
-        --strength."""
-        return cls(args.restore, args.colorize, args.render_size, args.temperature, args.tile, args.strength)
+        """From a `revive` command's --no-restore, --colorize, --render-size, --temperature, --tile, --strength and
+        --scratches."""
+        return cls(
+            args.restore, args.colorize, args.render_size, args.temperature, args.tile, args.strength, args.scratches
+        )
 
     def changed(self, **changes: object) -> ProcessOptions:
         """A copy with `changes` (checked again)."""

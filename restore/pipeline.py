@@ -98,6 +98,8 @@ class Restorer:
         options = process_options(options, changes)
         if options.restore:
             spec = self.model("restore").spec
+            if options.scratches and spec.damage is None:
+                raise ValueError(f"{spec.path.name} has no damage map, so scratches cannot be filled")
             tile = self.tile if options.tile is None else options.tile
             if tile:
                 TilePlan.make(tile, self.tile_overlap, spec.size_multiple, spec.receptive_field)
@@ -115,8 +117,8 @@ class Restorer:
         """Restore and/or colourize an HxWx3 uint8 RGB image; returns a new array of the same size.
 
         options: a ProcessOptions (restore.options: restore, colorize, render_size, temperature, tile,
-        strength), and/or any of its fields as keywords, e.g. process(rgb, colorize="always"). colorize "auto"
-        colourizes only black-and-white or toned photos (see color.is_grayscale) and photos given hints.
+        strength, scratches), and/or any of its fields as keywords, e.g. process(rgb, colorize="always").
+        colorize "auto" colourizes only black-and-white or toned photos (see color.is_grayscale) and photos given hints.
         hints: an HxWx3 colour-hint map at the image's size (restore.hints; load_hints reads one from a file),
         for a colorize model that takes hints.
         """
@@ -139,7 +141,7 @@ class Restorer:
         given = self._check_hints(images, hints, options.colorize)
         wants_colour = [colourizes(rgb, options.colorize, hint) for rgb, hint in zip(images, given, strict=True)]
         if options.restore:
-            out = self.restore_images(images, tile=options.tile, strength=options.strength)
+            out = self.restore_images(images, tile=options.tile, strength=options.strength, scratches=options.scratches)
         else:
             out = [rgb.copy() for rgb in images]
         picked = [i for i, wanted in enumerate(wants_colour) if wanted]
@@ -153,34 +155,37 @@ class Restorer:
             out[i] = rgb
         return out
 
-    def restore_image(self, rgb: np.ndarray, *, tile: int | None = None, strength: float = 1.0) -> np.ndarray:
+    def restore_image(
+        self, rgb: np.ndarray, *, tile: int | None = None, strength: float = 1.0, scratches: bool = False
+    ) -> np.ndarray:
         """Run the restore model over `rgb` (uint8), tiled when larger than one tile of `tile` px
         (default: the Restorer's tile; 0 = whole image). strength in [0, 1] keeps that share of the change
         the model makes (1: all of it; 0.5: halfway between the photo and the model's result), as
-        Real-ESRGAN's denoise strength and CodeFormer's fidelity weight let a user hold a model back."""
-        return self.restore_images([rgb], tile=tile, strength=strength)[0]
+        Real-ESRGAN's denoise strength and CodeFormer's fidelity weight let a user hold a model back.
+        scratches: also inpaint what the model's damage map marks (Bringing-Old-Photos' --with_scratch)."""
+        return self.restore_images([rgb], tile=tile, strength=strength, scratches=scratches)[0]
 
     def restore_images(
-        self, images: Sequence[np.ndarray], *, tile: int | None = None, strength: float = 1.0
+        self, images: Sequence[np.ndarray], *, tile: int | None = None, strength: float = 1.0, scratches: bool = False
     ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile. The manifest's
         global correction follows the restore model; a neutral gray photo comes back gray."""
-        ProcessOptions(tile=tile, strength=strength)  # checks them
-        restored = self._correct(self._run_restore(images, tile))
+        self.prepare(ProcessOptions(tile=tile, strength=strength, scratches=scratches), colorize="never")
+        restored = self._correct(self._run_restore(images, tile, scratches))
         if strength != 1.0:
             restored = [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
         # a gray photo restores to gray: no tint from the correction, no colour in repaired scratches
         return [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
 
-    def _run_restore(self, images: Sequence[np.ndarray], tile: int | None) -> list[np.ndarray]:
-        """The restore model over each photo; with a damage map, what it marks is then inpainted."""
+    def _run_restore(self, images: Sequence[np.ndarray], tile: int | None, scratches: bool) -> list[np.ndarray]:
+        """The restore model over each photo; with `scratches`, what its damage map marks is then inpainted."""
         if not images:
             return []
         model = self.model("restore")
         spec = model.spec
         tile = self.tile if tile is None else tile
         contexts = [spec.context_feed(rgb) for rgb in images]
-        outputs = spec.output.name if spec.damage is None else (spec.output.name, spec.damage.output)
+        outputs = (spec.output.name, spec.damage.output) if scratches else spec.output.name
         if _batchable(images) and (tile == 0 or max(images[0].shape[:2]) <= tile):
             batch = np.stack(images).astype(np.float32) * np.float32(1 / 255)  # as run_tiled converts
             extra = {name: np.concatenate([c[name] for c in contexts]) for name in contexts[0]}
@@ -195,11 +200,11 @@ class Restorer:
                     overlap=self.tile_overlap,
                     multiple=spec.size_multiple,
                     receptive_field=spec.receptive_field,
-                    channels=3 if spec.damage is None else 4,
+                    channels=4 if scratches else 3,
                 )
                 for rgb, context in zip(images, contexts, strict=True)
             ]
-        if spec.damage is None:
+        if not scratches:
             return results
         return [inpaint_damage(out[..., :3], out[..., 3], spec.damage.threshold) for out in results]
 

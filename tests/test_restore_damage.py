@@ -80,8 +80,8 @@ def test_train_only_trains_the_head_and_leaves_the_restorer_as_it_was(runs):
     exported = checkpoint.ema_generator_state(checkpoint.load(runs["root"] / "plain-run" / "last.pt"))
     trained = checkpoint.load(runs["root"] / "head-run" / "last.pt")["generator"]  # its own weights, not the EMA
     assert all(torch.equal(exported[name], trained[name]) for name in exported)  # the U-Net did not move
-    initial = Trainer(_config(runs["root"] / "photos", runs["root"] / "fresh", HEAD_ONLY)).generator.damage.weight
-    assert not torch.equal(trained["damage.weight"], initial) and "damage.weight" not in exported
+    initial = Trainer(_config(runs["root"] / "photos", runs["root"] / "fresh", HEAD_ONLY)).generator.damage[4].weight
+    assert not torch.equal(trained["damage.4.weight"], initial) and "damage.4.weight" not in exported
     with pytest.raises(ValueError, match="names none of the generator's parameters"):
         Trainer(_config(runs["root"] / "photos", runs["root"] / "bad", {"generator": {"train_only": ["nothing."]}}))
 
@@ -106,12 +106,14 @@ def test_the_engine_inpaints_where_the_map_reaches_the_threshold_and_tiles_alike
     damage = (_outputs(runs["head"], ["damage"], image)[0][0, 0] * 255).round()  # as the engine reads it (uint8)
     threshold = float(np.quantile(damage, 0.9)) / 255  # the tenth of the photo the map marks most
     restorer = Restorer(_with_threshold(runs["head"], tmp_path / "some", threshold), device="cpu")
-    whole = restorer.restore_image(photo, tile=0)
+    whole = restorer.restore_image(photo, tile=0, scratches=True)
     marked = damage >= round(threshold * 255)
     near = cv2.dilate(marked.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     assert np.array_equal(whole[~near], without[~near])  # unmarked pixels are the restorer's own
     assert np.abs(whole[marked].astype(int) - without[marked]).mean() > 1.0  # marked ones are refilled
-    assert np.abs(restorer.restore_image(photo, tile=96).astype(int) - whole).max() <= 2  # tiles: summation order
+    tiled = np.abs(restorer.restore_image(photo, tile=96, scratches=True).astype(int) - whole)
+    # tiles differ in float summation order only, which may flip a pixel right at the threshold and its fill
+    assert (tiled > 2).mean() < 1e-3
 
 
 def test_inpainting_fills_a_marked_scratch_from_its_surroundings():
@@ -129,3 +131,31 @@ def test_a_damage_entry_with_a_threshold_out_of_range_is_refused(runs, tmp_path)
     folder = _with_threshold(runs["head"], tmp_path / "bad", 0.0)
     with pytest.raises(WeightsError, match=r"damage must be a restore model's \{output, threshold in \(0, 1\]\}"):
         load_manifest(folder)
+
+
+def test_revive_photo_fills_scratches_only_when_asked_and_says_when_it_cannot(runs, tmp_path, capsys):
+    from restore.cli import main
+
+    photo = data.astronaut()[::2, ::2]
+    cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    image = photo.transpose(2, 0, 1)[None].astype(np.float32) / 255
+    damage = (_outputs(runs["head"], ["damage"], image)[0][0, 0] * 255).round()
+    weights = _with_threshold(runs["head"], tmp_path / "weights", float(np.quantile(damage, 0.9)) / 255)
+    args = ["photo", str(tmp_path / "a.png"), "--weights", str(weights), "--colorize", "never"]
+    assert main([*args, "-o", str(tmp_path / "plain")]) == 0
+    assert main([*args, "-o", str(tmp_path / "filled"), "--scratches"]) == 0
+    plain, filled = (
+        cv2.cvtColor(cv2.imread(str(tmp_path / name / "a.png")), cv2.COLOR_BGR2RGB) for name in ("plain", "filled")
+    )
+    restorer = Restorer(weights, device="cpu")
+    assert np.array_equal(plain, restorer.restore_image(photo))  # off by default
+    assert np.array_equal(filled, restorer.restore_image(photo, scratches=True)) and not np.array_equal(filled, plain)
+    capsys.readouterr()
+    no_map = ["photo", str(tmp_path / "a.png"), "--weights", str(runs["plain"]), "--colorize", "never", "--scratches"]
+    with pytest.raises(SystemExit) as caught:
+        main([*no_map, "-o", str(tmp_path / "none")])
+    assert caught.value.code == 2
+    assert (
+        capsys.readouterr().err.strip().endswith("error: restore.onnx has no damage map, so scratches cannot be filled")
+    )
+    assert not (tmp_path / "none" / "a.png").exists()

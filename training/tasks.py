@@ -47,7 +47,17 @@ class RestoreNet(nn.Module):
         g = config.generator
         self.unet = UNetGenerator(3, 3, g.width, g.depth, g.norm, g.attention, residual=True)
         self.context = PhotoContext(g.context, self.unet.modulated_channels) if g.context else None
-        self.damage = nn.Conv2d(g.width, 1, 3, padding=1) if g.damage_head else None
+        self.damage = (
+            nn.Sequential(  # two hidden layers: one linear map of the features confuses rails and dots with scratches
+                nn.Conv2d(g.width, g.width, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(g.width, g.width, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(g.width, 1, 3, padding=1),
+            )
+            if g.damage_head
+            else None
+        )
 
     @property
     def takes_context(self) -> bool:

@@ -60,7 +60,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_process_options(parser: argparse.ArgumentParser, colorize_help: str) -> None:
-    """--colorize, --no-restore, --strength, --render-size and --temperature: what to do to each image."""
+    """--colorize, --no-restore, --strength, --scratches, --render-size and --temperature: what to do to each
+    image."""
     parser.add_argument("--colorize", choices=COLORIZE_MODES, default="auto", help=colorize_help)
     parser.add_argument("--no-restore", dest="restore", action="store_false", help="skip the restore model")
     parser.add_argument(
@@ -70,6 +71,12 @@ def add_process_options(parser: argparse.ArgumentParser, colorize_help: str) -> 
         metavar="S",
         help="share of the restore model's change to keep, 0 to 1: lower it for photos that need little "
         "(default: 1, all of it)",
+    )
+    parser.add_argument(
+        "--scratches",
+        action="store_true",
+        help="also fill the cracks, tears and scratches the restore model finds (thick cracks on scratched "
+        "prints; it may take thin bright lines such as rails for scratches, so it is off by default)",
     )
     parser.add_argument(
         "--render-size",
