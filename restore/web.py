@@ -81,6 +81,7 @@ class Jobs:
         temperature: float | None = None,
         tile: float | None = None,
         strength: float | None = None,
+        scratches: bool = False,
         hints: str | None = None,
         hints_file: str | dict[str, Any] | None = None,
     ) -> tuple[tuple[str, str], str, str]:
@@ -91,7 +92,7 @@ class Jobs:
         error, so that load_image decodes it with Revive's pixel limit and one-line messages.
         Colour hints: `hints`, JSON points, and `hints_file`, an uploaded hint image or JSON file (restore.hints).
         """
-        options = self.options(colorize, restore, render_size, temperature, tile, strength)
+        options = self.options(colorize, restore, render_size, temperature, tile, strength, scratches)
         start = time.perf_counter()
         photo, image = self.read_photo(photo)
         hint_map = self.hint_map(hints, hints_file, *image.rgb.shape[:2])
@@ -170,15 +171,21 @@ class Jobs:
         return combined
 
     def colour_source(
-        self, path: str, image: LoadedImage, restore: bool, tile: float | None, strength: float | None
+        self,
+        path: str,
+        image: LoadedImage,
+        restore: bool,
+        tile: float | None,
+        strength: float | None,
+        scratches: bool = False,
     ) -> np.ndarray:
         """The photo as the colour model will see it in the photo job: restored when restoring (and kept, so the
         job that follows reuses it: RestoredPhotos), else as uploaded."""
         if not restore:
             return image.rgb
-        options = self.options("always", True, None, None, tile, strength)
+        options = self.options("always", True, None, None, tile, strength, scratches)
         with user_errors():
-            return self.restored.restore(path, image.rgb, options.tile, options.strength)
+            return self.restored.restore(path, image.rgb, options)
 
     def palette(
         self, rgb: np.ndarray, x: int, y: int, hints: np.ndarray | None, render_size: float | None
@@ -200,6 +207,7 @@ class Jobs:
         temperature: float | None = None,
         tile: float | None = None,
         strength: float | None = None,
+        scratches: bool = False,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio's way of asking for a progress bar)
     ) -> tuple[list[tuple[str, str]], str, str]:
         """Restore several photos: gallery items, a zip of the PNGs, and a summary naming any failures.
@@ -213,7 +221,7 @@ class Jobs:
             raise refuse("Upload one or more photos first.")
         if len(photos) > self.settings.max_batch:
             raise refuse(f"{len(photos)} photos is more than this server takes at once ({self.settings.max_batch}).")
-        options = self.options(colorize, restore, render_size, temperature, tile, strength)
+        options = self.options(colorize, restore, render_size, temperature, tile, strength, scratches)
         job, start = self.job_dir(), time.perf_counter()
         done: list[tuple[str, str]] = []
         failed: list[str] = []
@@ -249,6 +257,7 @@ class Jobs:
         temperature: float | None = None,
         tile: float | None = None,
         strength: float | None = None,
+        scratches: bool = False,
         fps: str | None = SAME_RATE,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[str, str, str]:
@@ -260,7 +269,7 @@ class Jobs:
 
         if not video:
             raise refuse("Upload a video first.")
-        options = self.options(colorize, restore, render_size, temperature, tile, strength)
+        options = self.options(colorize, restore, render_size, temperature, tile, strength, scratches)
         rate = frame_rate(fps)
         out = self.job_dir() / f"{Path(video).stem}-revived.mp4"
         start = time.perf_counter()
@@ -285,10 +294,13 @@ class Jobs:
         temperature: float | None,
         tile: float | None,
         strength: float | None = None,
+        scratches: bool = False,
     ) -> ProcessOptions:
         """Check the page's settings (as sent, unchecked by gradio) and turn them into ProcessOptions."""
         if not restore and colorize == "never":
             raise refuse("Nothing to do: turn on restoring, or set colourize to auto or always.")
+        if scratches and self.restorer.manifest.model("restore").damage is None:
+            raise refuse("This server's repair model finds no scratches to fill: turn scratches off.")
         has_temperature = self.restorer.manifest.model("colorize").temperature is not None
         try:
             render, temperature, tile, strength = (
@@ -304,6 +316,7 @@ class Jobs:
                 temperature=temperature if temperature and has_temperature else None,
                 tile=None if tile is None else int(tile),
                 strength=1.0 if strength is None else strength,
+                scratches=bool(scratches),
             )
         except ValueError as exc:
             message = str(exc)
@@ -333,7 +346,7 @@ class Jobs:
         colourize = colourizes(image.rgb, options.colorize, hints)
         rgb, restore = image.rgb, options.restore
         if restore and path:
-            rgb, restore = self.restored.restore(path, rgb, options.tile, options.strength), False
+            rgb, restore = self.restored.restore(path, rgb, options), False
         rgb = self.restorer.process(
             rgb, options, restore=restore, colorize="always" if colourize else "never", hints=hints
         )
@@ -385,7 +398,7 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
         run_photo = {"fn": jobs.photo, "inputs": photo.inputs, "outputs": photo.outputs, "preprocess": False, **run}
         photo.button.click(api_name="restore_photo", show_progress_on=photo.outputs[0], **run_photo)
         photo_options = {"render_size": photo.inputs[3], "restore": photo.inputs[2], "tile": photo.inputs[5],
-                         "strength": photo.inputs[6]}  # fmt: skip
+                         "strength": photo.inputs[6], "scratches": photo.inputs[7]}  # fmt: skip
         hint_panel.wire(photo.inputs[0], photo_options, {**run_photo, "show_progress_on": photo.outputs[0]}, run)
         examples = write_examples(settings.work_dir / "examples")
         if examples:
@@ -527,7 +540,8 @@ def user_errors() -> Iterator[None]:
 
 
 def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Component]:
-    """colorize, restore, render_size, temperature, tile and strength controls, in the handlers' argument order."""
+    """colorize, restore, render_size, temperature, tile, strength and scratches controls, in the handlers'
+    argument order."""
     temperature = colorize_spec.temperature
     low, high = temperature.range if temperature is not None and temperature.range else TEMPERATURE_RANGE
     multiple = restorer.manifest.model("restore").size_multiple
@@ -545,6 +559,13 @@ def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Compo
         step=0.05,
         label="Repair strength",
         info="share of the repair to keep: lower it for photos in good condition, which it can over-correct",
+    )
+    scratches = gr.Checkbox(
+        value=False,
+        label="Fill scratches and cracks",
+        info="inpaint the cracks, tears and scratches the repair model finds, for scratched prints; it can take "
+        "thin bright lines (rails, wires, polka dots) for scratches",
+        visible=restorer.manifest.model("restore").damage is not None,
     )
     render_size = gr.Slider(
         64,
@@ -572,7 +593,7 @@ def _option_controls(restorer: Restorer, colorize_spec: ModelSpec) -> list[Compo
             label="Tile size (px)",
             info="large photos are repaired in tiles of this size to bound memory; 0 = whole photo at once",
         )
-    return [colorize, restore, render_size, vibrance, tile, strength]
+    return [colorize, restore, render_size, vibrance, tile, strength, scratches]
 
 
 def _frame_rate_control() -> Component:

@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from restore.options import ProcessOptions
 from restore.pipeline import Restorer
 
 KEEP = 2  # photos kept: each is its full-size RGB (120 MB for 40 megapixels)
@@ -19,17 +20,20 @@ class RestoredPhotos:
     def __init__(self, restorer: Restorer, keep: int = KEEP) -> None:
         self.restorer = restorer
         self.keep = keep
-        self._photos: OrderedDict[tuple[str, int | None, float], np.ndarray] = OrderedDict()
+        self._photos: OrderedDict[tuple[str, int | None, float, bool], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def restore(self, path: str, rgb: np.ndarray, tile: int | None, strength: float) -> np.ndarray:
-        """`rgb`, the photo uploaded at `path` (uploads never change), restored with these settings."""
-        key = (path, tile, strength)
+    def restore(self, path: str, rgb: np.ndarray, options: ProcessOptions) -> np.ndarray:
+        """`rgb`, the photo uploaded at `path` (uploads never change), restored with these options' tile,
+        strength and scratches."""
+        key = (path, options.tile, options.strength, options.scratches)
         with self._lock:
             if key in self._photos:
                 self._photos.move_to_end(key)
                 return self._photos[key]
-        restored = self.restorer.restore_image(rgb, tile=tile, strength=strength)
+        restored = self.restorer.restore_image(
+            rgb, tile=options.tile, strength=options.strength, scratches=options.scratches
+        )
         restored.flags.writeable = False  # shared by later jobs
         with self._lock:
             self._photos[key] = restored

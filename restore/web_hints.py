@@ -72,8 +72,8 @@ class HintPanel:
 
     def wire(self, photo: Component, options: dict[str, Component], rerun: dict[str, Any], run: dict[str, Any]) -> None:
         """Connect the controls: a new photo resets the hints; each change of them reruns the photo job
-        (`rerun`: its event arguments); `options`: the photo job's render_size, restore, tile and strength
-        controls (the likeliest colours are the colour model's on the photo as that job will see it); `run`:
+        (`rerun`: its event arguments); `options`: the photo job's render_size, restore, tile, strength and
+        scratches controls (the likeliest colours are the colour model's on the photo as that job will see it); `run`:
         the model runs' concurrency settings."""
         if not self.visible:
             return
@@ -87,7 +87,7 @@ class HintPanel:
                 self.colour,
                 self.radius,
                 self.file,
-                *(options[name] for name in ("render_size", "restore", "tile", "strength")),
+                *(options[name] for name in ("render_size", "restore", "tile", "strength", "scratches")),
             ],  # fmt: skip
             [self.points, self.view, self.swatches],
             preprocess=False,
@@ -131,6 +131,7 @@ class HintPanel:
         restore: bool,
         tile: float | None,
         strength: float | None,
+        scratches: bool,
         evt: gr.SelectData,
     ) -> tuple[str, str, gr.Dataset]:
         """A click on the view at evt.index (its pixels): a point there in `colour`, and the model's likeliest
@@ -144,7 +145,7 @@ class HintPanel:
         earlier = _points(points)
         hints = self.jobs.hint_map(points_json(earlier), hints_file, height, width)
         x, y = min(int(fx * width), width - 1), min(int(fy * height), height - 1)
-        source = self.jobs.colour_source(path, image, restore, tile, strength)
+        source = self.jobs.colour_source(path, image, restore, tile, strength, scratches)
         candidates = self.jobs.palette(source, x, y, hints, render_size)
         rows = [[c.hex, f"{c.probability:.0%}" if c.probability >= 0.005 else "<1%"] for c in candidates]
         added = [*earlier, HintPoint(fx, fy, _colour(colour), round(float(radius) / 100, 4))]

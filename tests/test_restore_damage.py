@@ -159,3 +159,40 @@ def test_revive_photo_fills_scratches_only_when_asked_and_says_when_it_cannot(ru
         capsys.readouterr().err.strip().endswith("error: restore.onnx has no damage map, so scratches cannot be filled")
     )
     assert not (tmp_path / "none" / "a.png").exists()
+
+
+def _with_colorizer(folder: Path, weights_dir: Path) -> Path:
+    """`folder` with the shared tiny colorizer added (the web UI loads one)."""
+    shutil.copy(weights_dir / "colorize.onnx", folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["models"]["colorize"] = json.loads((weights_dir / "manifest.json").read_text())["models"]["colorize"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_the_web_jobs_fill_scratches_when_the_box_is_ticked_and_refuse_without_a_map(runs, weights_dir, tmp_path):
+    import gradio as gr
+    from gradio.utils import get_upload_folder
+
+    from restore.web import Jobs, WebSettings
+
+    photo = data.astronaut()[::2, ::2]
+    upload = Path(get_upload_folder()) / "test-restore-damage"  # the web UI restores only uploaded files
+    upload.mkdir(parents=True, exist_ok=True)
+    uploaded = str(upload / "a.png")
+    cv2.imwrite(uploaded, cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    image = photo.transpose(2, 0, 1)[None].astype(np.float32) / 255
+    damage = (_outputs(runs["head"], ["damage"], image)[0][0, 0] * 255).round()
+    weights = _with_threshold(runs["head"], tmp_path / "weights", float(np.quantile(damage, 0.9)) / 255)
+    weights = _with_colorizer(weights, weights_dir)
+    settings = WebSettings(tmp_path / "work", "127.0.0.1", 0, False, 1.0, 250_000, 1, 5)
+    jobs = Jobs(Restorer(weights, device="cpu"), settings)
+    restorer = Restorer(weights, device="cpu")
+    for scratches in (False, True):
+        _, png, _ = jobs.photo(uploaded, colorize="never", scratches=scratches)
+        result = cv2.cvtColor(cv2.imread(png), cv2.COLOR_BGR2RGB)
+        assert np.array_equal(result, restorer.restore_image(photo, scratches=scratches))
+    without_map = _with_colorizer(_with_threshold(runs["head"], tmp_path / "no-map", None), weights_dir)
+    plain = Jobs(Restorer(without_map, device="cpu"), settings)
+    with pytest.raises(gr.Error, match="finds no scratches to fill: turn scratches off"):
+        plain.photo(uploaded, colorize="never", scratches=True)

@@ -133,7 +133,7 @@ def test_recolouring_a_photo_reuses_its_restoration_for_the_same_result(hinted_w
     restorer = Restorer(hinted_weights_dir, device="cpu")
     jobs = Jobs(restorer, WebSettings(tmp_path / "work", "127.0.0.1", 0, False, 1.0, 250_000, 1, 5))
     outputs = [jobs.photo(str(uploaded), hints=hints)[1] for hints in ("", POINT, "")]
-    assert list(jobs.restored._photos) == [(str(uploaded), None, 1.0)]  # restored once, then reused
+    assert list(jobs.restored._photos) == [(str(uploaded), None, 1.0, False)]  # restored once, then reused
     rgb = np.asarray(Image.open(photo).convert("RGB"))
     for png, hints in zip(outputs, (None, POINT, None), strict=True):
         expected = restorer.process(rgb, hints=hints and jobs.hint_map(hints, None, HEIGHT, WIDTH))
