@@ -221,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--strength", type=float, default=1.0, help="restore: share of the model's change kept (as `revive --strength`)"
     )
     evaluate.add_argument(
+        "--scratches", action="store_true", help="restore: also fill what the damage map finds (`revive --scratches`)"
+    )
+    evaluate.add_argument(
         "--fp32", action="store_true", help="run the model's own file, not the faster variant the CPU runs (int8)"
     )
     evaluate.add_argument(

@@ -59,14 +59,16 @@ def evaluate_restore(
     strength: float = 1.0,
     peers: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None,
     opencv: bool = True,
+    scratches: bool = False,
 ) -> list[dict[str, Any]]:
-    """Per photo: PSNR and SSIM of the model, the degraded input, OpenCV (unless not `opencv`: its non-local means
-    takes most of the time) and each of `peers` (name -> restorer)."""
+    """Per photo: PSNR and SSIM of the model (with `scratches`, its damage map's inpainting too), the degraded
+    input, OpenCV (unless not `opencv`: its non-local means takes most of the time) and each of `peers` (name ->
+    restorer)."""
     rows = []
     for path in tqdm(images, desc="restore eval", leave=False):
         clean, degraded = restore_pair(path, preset)
         outputs = {
-            "model": restorer.process(degraded, restore=True, colorize="never", strength=strength),
+            "model": restorer.process(degraded, colorize="never", strength=strength, scratches=scratches),
             "input": degraded,
             **({"opencv": classical_restore(degraded)} if opencv else {}),
             **{name: peer(degraded) for name, peer in (peers or {}).items()},
@@ -223,7 +225,9 @@ def restore_report(restorer: Any, images: list[Path], args: argparse.Namespace) 
         settings["ffdnet_sigma"] = sigma
     if args.strength != 1.0:
         settings["strength"] = args.strength
-    rows = evaluate_restore(restorer, images, args.preset, args.strength, peers, args.opencv)
+    if args.scratches:
+        settings["scratches"] = True
+    rows = evaluate_restore(restorer, images, args.preset, args.strength, peers, args.opencv, args.scratches)
     return rows, summarize(rows), settings
 
 
