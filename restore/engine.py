@@ -44,6 +44,9 @@ class OnnxModel:
         self.session, self.path = _create_session(spec, device)
         self.providers: list[str] = self.session.get_providers()
         self.device = "cuda" if self.providers[0] == CUDA_PROVIDER else "cpu"
+        outputs = {output.name for output in self.session.get_outputs()}
+        if spec.damage is not None and spec.damage.output not in outputs:
+            raise WeightsError(f"{spec.path}: the manifest's damage map '{spec.damage.output}' is not a graph output")
 
     def run(self, feeds: dict[str, np.ndarray], output: str | Sequence[str] | None = None) -> np.ndarray:
         """Run the graph on NCHW `feeds` (tensor name -> array) and return its output (default: the model's

@@ -55,7 +55,7 @@ class ColourDistribution:
 @dataclass(frozen=True)
 class DamageMap:
     """A restorer's second output: the probability (N, 1, H, W) that the print is damaged at each pixel; the
-    engine inpaints where it reaches `threshold`."""
+    engine inpaints where it reaches `threshold` when asked (ProcessOptions.scratches)."""
 
     output: str
     threshold: float

@@ -44,13 +44,21 @@ class ProcessOptions:
             raise ValueError(f"tile must be >= 0, not {self.tile}")
         if not 0 <= self.strength <= 1:
             raise ValueError(f"strength must be between 0 and 1, not {self.strength}")
+        if self.scratches and not self.restore:
+            raise ValueError("filling scratches needs restoring")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ProcessOptions:
         """From a `revive` command's --no-restore, --colorize, --render-size, --temperature, --tile, --strength and
         --scratches."""
         return cls(
-            args.restore, args.colorize, args.render_size, args.temperature, args.tile, args.strength, args.scratches
+            restore=args.restore,
+            colorize=args.colorize,
+            render_size=args.render_size,
+            temperature=args.temperature,
+            tile=args.tile,
+            strength=args.strength,
+            scratches=args.scratches,
         )
 
     def changed(self, **changes: object) -> ProcessOptions:

@@ -98,8 +98,8 @@ class Restorer:
         options = process_options(options, changes)
         if options.restore:
             spec = self.model("restore").spec
-            if options.scratches and spec.damage is None:
-                raise ValueError(f"{spec.path.name} has no damage map, so scratches cannot be filled")
+            if options.scratches:
+                self._check_damage_map()
             tile = self.tile if options.tile is None else options.tile
             if tile:
                 TilePlan.make(tile, self.tile_overlap, spec.size_multiple, spec.receptive_field)
@@ -170,12 +170,19 @@ class Restorer:
     ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile. The manifest's
         global correction follows the restore model; a neutral gray photo comes back gray."""
-        self.prepare(ProcessOptions(tile=tile, strength=strength, scratches=scratches), colorize="never")
+        ProcessOptions(tile=tile, strength=strength, scratches=scratches)  # checks them
+        if scratches:
+            self._check_damage_map()
         restored = self._correct(self._run_restore(images, tile, scratches))
         if strength != 1.0:
             restored = [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
         # a gray photo restores to gray: no tint from the correction, no colour in repaired scratches
         return [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
+
+    def _check_damage_map(self) -> None:
+        spec = self.model("restore").spec
+        if spec.damage is None:
+            raise ValueError(f"{spec.path.name} has no damage map, so scratches cannot be filled")
 
     def _run_restore(self, images: Sequence[np.ndarray], tile: int | None, scratches: bool) -> list[np.ndarray]:
         """The restore model over each photo; with `scratches`, what its damage map marks is then inpainted."""

@@ -348,7 +348,12 @@ class Jobs:
         if restore and path:
             rgb, restore = self.restored.restore(path, rgb, options), False
         rgb = self.restorer.process(
-            rgb, options, restore=restore, colorize="always" if colourize else "never", hints=hints
+            rgb,
+            options,
+            restore=restore,
+            scratches=options.scratches and restore,  # filled already, with the kept restoration
+            colorize="always" if colourize else "never",
+            hints=hints,
         )
         return rgb, colourize
 

@@ -130,6 +130,31 @@ def test_the_feature_loss_is_zero_on_the_truth_and_pulls_wrong_colours_toward_it
     assert float(loss(lab_to_rgb_tensor(lightness, stepped), rendered)) < float(value)
 
 
+def test_a_colorizer_with_feature_weight_trains_on_the_feature_loss(tmp_path):
+    import cv2
+
+    from training.config import resolve
+    from training.data import training_batches
+    from training.trainer import Trainer
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("astronaut", "coffee"):
+        cv2.imwrite(str(photos / f"{name}.jpg"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    config = resolve(
+        "colorize",
+        overrides=[
+            {"generator": {"encoder": "efficientnet_lite0", "decoder_widths": [16, 16, 8, 8]}},
+            {"batch": 2, "crop": 64, "iters": 2, "pretrain_iters": 2, "workers": 0, "threads": 1},
+            {"feature_weight": 0.2, "data": str(photos), "val": str(photos), "out": str(tmp_path / "run")},
+        ],
+    )
+    trainer = Trainer(config)
+    trainer.batches = training_batches(trainer.dataset, config.batch, 0, 0, 1, 0, config.seed)
+    stats = trainer.train_step()
+    assert stats["generator/feature"] > 0 and stats["generator/class"] > 0
+
+
 def test_semantic_row_agrees_with_itself_and_gray_loses_feature_similarity():
     classifiers = judges()
     truth = data.chelsea()

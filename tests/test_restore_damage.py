@@ -125,12 +125,43 @@ def test_inpainting_fills_a_marked_scratch_from_its_surroundings():
     filled = inpaint_damage(scratched, damage, threshold=0.5)
     assert np.abs(filled.astype(int) - rgb).max() <= 6  # the scratch is gone
     assert np.array_equal(inpaint_damage(scratched, damage, threshold=0.95), scratched)  # below the threshold
+    assert np.array_equal(inpaint_damage(scratched, damage, threshold=1e-6)[:20], scratched[:20])  # 0 is never marked
 
 
-def test_a_damage_entry_with_a_threshold_out_of_range_is_refused(runs, tmp_path):
+def test_a_damage_entry_with_a_threshold_out_of_range_or_no_such_output_is_refused(runs, tmp_path):
     folder = _with_threshold(runs["head"], tmp_path / "bad", 0.0)
     with pytest.raises(WeightsError, match=r"damage must be a restore model's \{output, threshold in \(0, 1\]\}"):
         load_manifest(folder)
+    stale = tmp_path / "stale"  # a restorer without the map, its manifest still naming one
+    shutil.copytree(runs["head"], stale)
+    shutil.copy(runs["plain"] / "restore.onnx", stale / "restore.onnx")
+    manifest = json.loads((stale / "manifest.json").read_text())
+    manifest["models"]["restore"]["sha256"] = json.loads((runs["plain"] / "manifest.json").read_text())["models"][
+        "restore"
+    ]["sha256"]
+    (stale / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(WeightsError, match="the manifest's damage map 'damage' is not a graph output"):
+        Restorer(stale, device="cpu").model("restore")
+
+
+def test_exporting_a_restorer_without_a_head_drops_the_damage_entry(runs, tmp_path):
+    folder = tmp_path / "weights"
+    shutil.copytree(runs["head"], folder)
+    export(runs["root"] / "plain-run" / "last.pt", folder)
+    assert "damage" not in json.loads((folder / "manifest.json").read_text())["models"]["restore"]
+    assert load_manifest(folder).model("restore").damage is None
+
+
+def test_train_only_can_be_replaced_or_cleared_by_a_later_setting(runs):
+    config = _config(runs["root"] / "photos", runs["root"] / "unused", HEAD_ONLY)
+    assert config.generator.train_only == ("damage.",)
+    again = _config(runs["root"] / "photos", runs["root"] / "unused", HEAD_ONLY, {"generator": {"train_only": []}})
+    assert again.generator.train_only == ()
+    two = {"generator": {"train_only": ["damage.", "unet.head."]}}
+    assert _config(runs["root"] / "photos", runs["root"] / "unused", HEAD_ONLY, two).generator.train_only == (
+        "damage.",
+        "unet.head.",
+    )
 
 
 def test_revive_photo_fills_scratches_only_when_asked_and_says_when_it_cannot(runs, tmp_path, capsys):
@@ -152,6 +183,9 @@ def test_revive_photo_fills_scratches_only_when_asked_and_says_when_it_cannot(ru
     assert np.array_equal(filled, restorer.restore_image(photo, scratches=True)) and not np.array_equal(filled, plain)
     capsys.readouterr()
     no_map = ["photo", str(tmp_path / "a.png"), "--weights", str(runs["plain"]), "--colorize", "never", "--scratches"]
+    with pytest.raises(SystemExit) as caught:
+        main([*args, "-o", str(tmp_path / "none"), "--scratches", "--no-restore", "--colorize", "always"])
+    assert caught.value.code == 2 and "--scratches fills what the restore model finds" in capsys.readouterr().err
     with pytest.raises(SystemExit) as caught:
         main([*no_map, "-o", str(tmp_path / "none")])
     assert caught.value.code == 2

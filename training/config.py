@@ -107,7 +107,7 @@ class TrainConfig:
     l1_weight: float = 1.0
     class_weight: float = 1.0
     damage_weight: float = 0.1  # restore with generator.damage_head: binary cross-entropy against the damage map
-    damage_threshold: float = 0.5  # and its export: the engine inpaints where the map's probability reaches this
+    damage_threshold: float = 0.5  # and its export: --scratches inpaints where the map's probability reaches this
     adv_weight: float = 0.01
     fm_weight: float = 0.0
     # colorize: DeOldify's feature loss (training.losses.FeatureLoss) on the decoded colours, beside the class loss
@@ -155,7 +155,7 @@ def merge(instance: Any, values: dict[str, Any]) -> Any:
             if not isinstance(value, dict):
                 raise ValueError(f"config key {key!r} takes a mapping of options, not {value!r}")
             changes[key] = deep_update(current, value)
-        elif isinstance(current, tuple) and not current:  # a list of any length (generator.train_only)
+        elif isinstance(current, tuple) and "..." in str(known[key].type):  # any length (generator.train_only)
             changes[key] = (value,) if isinstance(value, str) else tuple(value)
         elif isinstance(current, tuple):  # a fixed length and types (crop_scale, decoder_widths)
             changes[key] = tuple(type(c)(v) for c, v in zip(current, value, strict=True))

@@ -114,11 +114,12 @@ def check_parity(generator: nn.Module, task: Task, path: Path, temperature: floa
         arrays = task.example_inputs(shape, temperature, seed=sum(shape), hints=task.graph_takes_hints(generator))
         with torch.no_grad():
             expected = graph(*[torch.from_numpy(a) for a in arrays])
-            expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
+            expected = expected if isinstance(expected, tuple) else (expected,)
         feed = dict(zip(input_names, arrays, strict=True))
         # a regression-head colorizer has no temperature: the exporter drops the unused input
-        actual = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
-        worst = max(worst, float(np.abs(actual - expected).max()))
+        actual = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})
+        for ours, theirs in zip(actual, expected, strict=True):  # every output (the damage map too)
+            worst = max(worst, float(np.abs(ours - theirs.numpy()).max()))
     return worst
 
 
@@ -181,6 +182,8 @@ def export(
     entry = manifest_entry(task, file, sha256_file(out_dir / file), generator, training, temperature)
     manifest = read_manifest_json(out_dir)
     previous = manifest["models"].get(task.name, {})
+    if "damage" not in entry:
+        previous.pop("damage", None)  # a restorer without a damage head replaces one with it
     entry["metrics"] = previous.get("metrics", {}) if previous.get("sha256") == entry["sha256"] else {}
     if previous.get("sha256") != entry["sha256"]:
         previous.pop("variants", None)  # made from the old model (e.g. its cpu-int8): re-make them

@@ -90,7 +90,7 @@ def rebalanced_cross_entropy(
 
 class FeatureLoss(torch.nn.Module):
     """DeOldify's feature (perceptual) loss (Johnson et al. 2016): mean L1 between a frozen ImageNet network's
-    activations on the generated and on the true colour image, summed over its first `levels` scales.
+    activations on the generated and on the true colour image, averaged over its first `levels` scales.
 
     The network is EfficientNet-Lite0 on RGB (the colorizer's own encoder sees L only), so the loss asks for the
     colours an ImageNet model expects of the scene, not only per-pixel likely ones.
@@ -100,13 +100,9 @@ class FeatureLoss(torch.nn.Module):
         super().__init__()
         from training.encoders import efficientnet_lite
 
+        # eval(): batch-norm statistics stay ImageNet's (nothing trains this module)
         self.network = efficientnet_lite("efficientnet_lite0", features_only=True).eval().requires_grad_(False)
         self.levels = levels
-
-    def train(self, mode: bool = True) -> FeatureLoss:
-        super().train(mode)
-        self.network.eval()  # batch-norm statistics stay ImageNet's
-        return self
 
     def forward(self, generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """generated, target: (N, 3, H, W) RGB in [0, 1]."""

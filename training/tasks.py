@@ -163,7 +163,7 @@ class ContextRestoreGraph(RestoreGraph):
 
 class DamageRestoreGraph(RestoreGraph):
     """Also outputs the damage head's map: the probability (N, 1, H, W) that the print is damaged at each pixel
-    (cracks, scratches, dust, creases), where the engine inpaints what the restorer left."""
+    (cracks, scratches, dust, creases), where the engine inpaints what the restorer left when asked (--scratches)."""
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         restored, damage = self.generator.restore(image)
@@ -409,7 +409,7 @@ class RestoreTask(Task):
             "inputs": inputs,
             "outputs": {"restored": {"layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}},
         }
-        if generator.damage is not None:  # the engine inpaints where the map reaches the threshold
+        if generator.damage is not None:  # with --scratches the engine inpaints where the map reaches the threshold
             io["damage"] = {"output": "damage", "threshold": self.config.damage_threshold}
         return io
 
@@ -430,7 +430,7 @@ class ColorizeTask(Task):
             raise ValueError("the bins colour head needs class-rebalancing weights (the colour prior)")
         if config.color.head == "regression" and config.l1_weight <= 0:
             raise ValueError("the regression colour head needs l1_weight > 0")
-        self.feature_loss = FeatureLoss() if config.feature_weight > 0 else None
+        self._feature_loss: FeatureLoss | None = None  # built on first use: export and eval never need it
 
     @classmethod
     def for_run(cls, config: TrainConfig, run_dir: Path, photos: list[Path] | None = None) -> Task:
@@ -504,14 +504,21 @@ class ColorizeTask(Task):
             terms["class"] = c.class_weight * rebalanced_cross_entropy(raw, bins, soft, weights, emphasis)
         if c.l1_weight > 0:
             terms["l1"] = c.l1_weight * F.l1_loss(prediction.float() / AB_SCALE, target / AB_SCALE)
-        if self.feature_loss is not None:
-            self.feature_loss.to(raw.device)
+        if c.feature_weight > 0:
+            if model_input is None:
+                raise ValueError("the feature loss renders the colours with the input's L*: pass model_input")
             generated, true = (lab_to_rgb_tensor(model_input, ab) for ab in (prediction.float(), target))
-            terms["feature"] = c.feature_weight * self.feature_loss(generated, true)
+            terms["feature"] = c.feature_weight * self.feature_network(raw.device)(generated, true)
         return terms
 
+    def feature_network(self, device: torch.device) -> FeatureLoss:
+        """The feature loss's frozen network, built once, on `device`."""
+        if self._feature_loss is None:
+            self._feature_loss = FeatureLoss()
+        return self._feature_loss.to(device)
+
     def needs_prediction(self, adversarial: bool) -> bool:
-        return super().needs_prediction(adversarial) or self.feature_loss is not None
+        return super().needs_prediction(adversarial) or self.config.feature_weight > 0
 
     def hint_emphasis(self, hints: torch.Tensor | None, stride: int) -> torch.Tensor | None:
         """(N, H/stride, W/stride) loss weights: 1 + hint_weight within hint_radius px of a hinted pixel."""

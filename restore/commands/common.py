@@ -120,7 +120,9 @@ def add_fps_option(parser: argparse.ArgumentParser, values: str) -> None:
 
 
 def check_process_options(args: argparse.Namespace) -> None:
-    """UsageError when add_process_options' arguments leave nothing to do."""
+    """UsageError when add_process_options' arguments leave nothing to do or do not go together."""
+    if args.scratches and not args.restore:
+        raise UsageError("--scratches fills what the restore model finds: drop --no-restore or --scratches")
     options = ProcessOptions.from_args(args)
     try:
         options.check_work()
