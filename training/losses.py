@@ -15,6 +15,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from training.encoders import efficientnet_lite, lite_input
+
 ADVERSARIAL_LOSSES = ("wgan-gp", "wgan-clip", "hinge", "lsgan", "vanilla")
 
 
@@ -98,15 +100,13 @@ class FeatureLoss(torch.nn.Module):
 
     def __init__(self, levels: int = 4):
         super().__init__()
-        from training.encoders import efficientnet_lite
-
         # eval(): batch-norm statistics stay ImageNet's (nothing trains this module)
         self.network = efficientnet_lite("efficientnet_lite0", features_only=True).eval().requires_grad_(False)
         self.levels = levels
 
     def forward(self, generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """generated, target: (N, 3, H, W) RGB in [0, 1]."""
-        fake = self.network((generated * 255.0 - 127.0) / 128.0)[: self.levels]
+        fake = self.network(lite_input(generated * 255.0))[: self.levels]
         with torch.no_grad():
-            real = self.network((target * 255.0 - 127.0) / 128.0)[: self.levels]
+            real = self.network(lite_input(target * 255.0))[: self.levels]
         return sum(F.l1_loss(f.float(), r.float()) for f, r in zip(fake, real, strict=True)) / self.levels

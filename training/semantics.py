@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from training.encoders import IMAGENET_MEAN, IMAGENET_STD, efficientnet_lite, mobilenet_v2
+from training.encoders import IMAGENET_MEAN, IMAGENET_STD, efficientnet_lite, lite_input, mobilenet_v2
 
 
 @dataclass
@@ -81,7 +81,7 @@ def lite2_classifier() -> Classifier:
     def pooled(x: torch.Tensor) -> torch.Tensor:
         return network.forward_head(network.forward_features(x), pre_logits=True)
 
-    return Classifier("efficientnet_lite2", network, 260, lambda x: (x - 127.0) / 128.0, pooled)
+    return Classifier("efficientnet_lite2", network, 260, lite_input, pooled)
 
 
 def judges() -> list[Classifier]:
