@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 timm = pytest.importorskip("timm")
 
+from helpers_training import write_sample_photos  # noqa: E402
 from skimage import data  # noqa: E402
 
 from training.encoders import efficientnet_lite, lightness_to_gray, mobilenet_v2  # noqa: E402
@@ -131,16 +132,12 @@ def test_the_feature_loss_is_zero_on_the_truth_and_pulls_wrong_colours_toward_it
 
 
 def test_a_colorizer_with_feature_weight_trains_on_the_feature_loss(tmp_path):
-    import cv2
 
     from training.config import resolve
     from training.data import training_batches
     from training.trainer import Trainer
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in ("astronaut", "coffee"):
-        cv2.imwrite(str(photos / f"{name}.jpg"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    photos = write_sample_photos(tmp_path / "photos", ("astronaut", "coffee"))
     config = resolve(
         "colorize",
         overrides=[
@@ -170,17 +167,13 @@ def test_semantic_row_agrees_with_itself_and_gray_loses_feature_similarity():
 @pytest.fixture(scope="module")
 def hinted_colorizer(tmp_path_factory):
     """A tiny colorizer on the pretrained encoder, trained a few steps with hints, exported to ONNX."""
-    import cv2
 
     from training.config import resolve
     from training.export import export
     from training.trainer import Trainer
 
     root = tmp_path_factory.mktemp("v2")
-    photos = root / "photos"
-    photos.mkdir()
-    for name in ("astronaut", "coffee", "chelsea", "rocket"):
-        cv2.imwrite(str(photos / f"{name}.jpg"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    photos = write_sample_photos(root / "photos")
     config = resolve(
         "colorize",
         overrides=[

@@ -8,6 +8,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from helpers_training import SAMPLE_PHOTOS, write_sample_photos
 from skimage import data
 
 from benchmarks.tiny_models import CORRECT_SIZE, write_weights
@@ -97,10 +98,8 @@ def test_fit_correction_learns_to_undo_fading_and_the_restorer_applies_it(tmp_pa
     pytest.importorskip("torch")
     from training.cli import main as revive_train
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "colorwheel"):
-        cv2.imwrite(str(photos / f"{name}.png"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    names = (*SAMPLE_PHOTOS, "immunohistochemistry", "colorwheel")
+    photos = write_sample_photos(tmp_path / "photos", names, ".png")
     weights = write_weights(tmp_path / "weights", correct=False)
     run = tmp_path / "run"
     args = ["fit-correction", "--data", str(photos), "--holdout", str(photos), "--run", str(run),

@@ -15,6 +15,8 @@ from skimage import data
 
 pytest.importorskip("torch")  # training.data builds torch tensors
 
+from helpers_training import write_sample_photos  # noqa: E402
+
 from restore.engine import OnnxModel  # noqa: E402
 from restore.manifest import load_manifest, sha256_file  # noqa: E402
 from training import quantize  # noqa: E402
@@ -23,9 +25,7 @@ from training.cli import main as revive_train  # noqa: E402
 
 @pytest.fixture(scope="module")
 def int8_dir(weights_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    photos = tmp_path_factory.mktemp("calibration")
-    for name in ("astronaut", "coffee"):
-        cv2.imwrite(str(photos / f"{name}.png"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    photos = write_sample_photos(tmp_path_factory.mktemp("calibration"), ("astronaut", "coffee"), ".png")
     out = tmp_path_factory.mktemp("int8")
     argv = ["--weights", str(weights_dir), "--calibration", str(photos), "--out", str(out), "--samples", "4"]
     assert quantize.main(argv) == 0

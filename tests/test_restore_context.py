@@ -13,39 +13,26 @@ from skimage import data
 
 torch = pytest.importorskip("torch")
 
+from helpers_training import tiny_restore_config as _config  # noqa: E402
+from helpers_training import write_sample_photos  # noqa: E402
+
 from restore.errors import WeightsError  # noqa: E402
 from restore.manifest import load_manifest  # noqa: E402
 from restore.pipeline import Restorer  # noqa: E402
 from training import checkpoint  # noqa: E402
-from training.config import resolve  # noqa: E402
 from training.export import export  # noqa: E402
 from training.tasks import make_task  # noqa: E402
 from training.trainer import Trainer  # noqa: E402
 
-TINY = [
-    {"generator": {"width": 8, "depth": 2}},
-    {"critic": {"width": 8, "layers": 2}},
-    {"batch": 2, "crop": 32, "iters": 3, "pretrain_iters": 3, "workers": 0, "threads": 1},
-    {"save_every": 3, "val_every": 3, "val_images": 2},
-]
 CONTEXT = {"generator": {"context": "efficientnet_lite0"}}
-
-
-def _config(photos: Path, out: Path, *extra: dict):
-    return resolve("restore", overrides=[*TINY, {"data": str(photos), "val": str(photos), "out": str(out)}, *extra])
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """A tiny plain restorer, and a context restorer trained a few steps from it (a large learning rate, so that
     its modulation moves off zero), each exported."""
-    import cv2
-
     root = tmp_path_factory.mktemp("context")
-    photos = root / "photos"
-    photos.mkdir()
-    for name in ("astronaut", "coffee", "chelsea", "rocket"):
-        cv2.imwrite(str(photos / f"{name}.jpg"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
+    photos = write_sample_photos(root / "photos")
     Trainer(_config(photos, root / "plain-run")).fit()
     export(root / "plain-run" / "last.pt", root / "plain")
     init = {"init_from": str(root / "plain" / "restore.onnx"), "pretrain_lr": 1e-2}

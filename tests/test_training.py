@@ -13,6 +13,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers_training import write_sample_photos  # noqa: E402
+
 from training import checkpoint  # noqa: E402
 from training.config import resolve  # noqa: E402
 from training.losses import ADVERSARIAL_LOSSES, gradient_penalty  # noqa: E402
@@ -30,13 +32,7 @@ TINY = [
 @pytest.fixture(scope="module")
 def photo_folder(tmp_path_factory) -> Path:
     """Four real photos shipped with scikit-image, as JPEGs (the kind of folder users train on)."""
-    import cv2
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("photos")
-    for name in ("astronaut", "coffee", "chelsea", "rocket"):
-        cv2.imwrite(str(folder / f"{name}.jpg"), cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR))
-    return folder
+    return write_sample_photos(tmp_path_factory.mktemp("photos"))
 
 
 def tiny_config(task: str, photos: Path, out: Path, **extra):
