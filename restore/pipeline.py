@@ -15,6 +15,7 @@ import numpy as np
 from restore.color import as_gray, is_grayscale, is_neutral_gray, merge_lightness, rgb_to_lightness, shrink, to_uint8
 from restore.context import photo_thumbnail
 from restore.engine import DEVICES, OnnxModel
+from restore.hint_spread import spread_hints
 from restore.hints import no_hints, resize_hints
 from restore.inpaint import inpaint_damage
 from restore.manifest import Manifest, ModelSpec, load_manifest
@@ -83,11 +84,6 @@ class Restorer:
         return next(iter(self._models.values())).device if self._models else None
 
     @property
-    def takes_hints(self) -> bool:
-        """Whether the colorize model takes colour hints (from the manifest; loads no model)."""
-        return self.manifest.model("colorize").hints is not None
-
-    @property
     def providers(self) -> list[str]:
         """ONNX Runtime providers of the loaded models, in priority order ([] before any load)."""
         return next(iter(self._models.values())).providers if self._models else []
@@ -120,7 +116,7 @@ class Restorer:
         strength, scratches), and/or any of its fields as keywords, e.g. process(rgb, colorize="always").
         colorize "auto" colourizes only black-and-white or toned photos (see color.is_grayscale) and photos given hints.
         hints: an HxWx3 colour-hint map at the image's size (restore.hints; load_hints reads one from a file),
-        for a colorize model that takes hints.
+        spread over the photo after the colorize model (restore.hint_spread).
         """
         return self.process_batch([rgb], options, hints=None if hints is None else [hints], **changes)[0]
 
@@ -251,15 +247,13 @@ class Restorer:
         """colorize_image() for several images, as one batch when they have the same size.
 
         hints: per image, None or an HxWx3 map at the image's size (restore.hints): a*, b* where the third
-        channel is 1. A model without a hints input refuses them (ValueError)."""
+        channel is 1. A model with a hints input sees them; then they spread over the photo (restore.hint_spread)."""
         if not images:
             return []
         model = self.model("colorize")
         spec = model.spec
         feed = self._temperature_feed(spec, temperature)
         given = list(hints) if hints is not None else [None] * len(images)
-        if spec.hints is None and any(h is not None for h in given):
-            raise ValueError("this colorize model takes no colour hints")
         size = render_size or spec.render_size or DEFAULT_RENDER_SIZE
         lightness = [rgb_to_lightness(rgb) for rgb in images]
         small = [shrink(channel, size)[..., None] for channel in lightness]
@@ -267,11 +261,14 @@ class Restorer:
         maps = None
         if any(hint is not None for hint in given):
             maps = [_hint_map(hint, channel.shape[:2]) for hint, channel in zip(given, small, strict=True)]
+        fed = maps if spec.hints is not None else None  # a model without a hints input runs automatically
         if _batchable(small):
-            ab = list(model.run_batch(np.stack(small), feed, maps and {spec.hints.name: np.stack(maps)}))
+            ab = list(model.run_batch(np.stack(small), feed, fed and {spec.hints.name: np.stack(fed)}))
         else:
+            ab = [model.run_image(channel, feed, fed and {spec.hints.name: fed[i]}) for i, channel in enumerate(small)]
+        if maps is not None:
             ab = [
-                model.run_image(channel, feed, maps and {spec.hints.name: maps[i]}) for i, channel in enumerate(small)
+                spread_hints(light[..., 0], colour, hint) for light, colour, hint in zip(small, ab, maps, strict=True)
             ]
         return [_merge_colour(channel, chroma, spec) for channel, chroma in zip(lightness, ab, strict=True)]
 
@@ -299,7 +296,7 @@ class Restorer:
         self._check_hints([rgb], None if hints is None else [hints], "always")
         lightness = rgb_to_lightness(rgb)
         small = shrink(lightness, render_size or spec.render_size or DEFAULT_RENDER_SIZE)
-        maps = None if hints is None else {spec.hints.name: resize_hints(hints, *small.shape)}
+        maps = None if hints is None or spec.hints is None else {spec.hints.name: resize_hints(hints, *small.shape)}
         stride = spec.distribution.stride
         logits = model.run_image(small[..., None], spec.temperature_feed(), maps, spec.distribution.output, stride)
         # the point in the render, then in the distribution's cells (pixel centres, as cv2.resize maps them)
@@ -322,12 +319,8 @@ class Restorer:
                 size = rgb.shape[:2]
                 raise ValueError(f"a hint map must be HxWx3 float at its image's size {size}, not {hint.shape}")
             given.append(hint if hint is not None and hint[..., 2].any() else None)
-        if any(hint is not None for hint in given):
-            if colorize == "never":
-                raise ValueError("colour hints need colourizing; colorize 'never' would ignore them")
-            if not self.takes_hints:
-                path = self.manifest.model("colorize").path
-                raise ValueError(f"the colorize model ({path.name}) takes no colour hints; it predates them")
+        if any(hint is not None for hint in given) and colorize == "never":
+            raise ValueError("colour hints need colourizing; colorize 'never' would ignore them")
         return given
 
     def _temperature_feed(self, spec: ModelSpec, temperature: float | None) -> dict[str, np.ndarray]:

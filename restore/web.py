@@ -166,8 +166,6 @@ class Jobs:
             combined = overlay_hints(from_file, render_points(parse_points(hints or ""), height, width))
         if not combined[..., 2].any():
             return None
-        if not self.restorer.takes_hints:
-            raise refuse("This server's colour model takes no colour hints.")
         return combined
 
     def colour_source(
@@ -365,7 +363,7 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
 
     jobs = Jobs(restorer, settings)
     colorize_spec = restorer.manifest.model("colorize")
-    hint_panel = HintPanel(jobs, visible=restorer.takes_hints)
+    hint_panel = HintPanel(jobs)
     run = {"concurrency_limit": settings.concurrency, "concurrency_id": CONCURRENCY_ID}
 
     def options() -> list[Component]:

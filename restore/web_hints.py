@@ -24,13 +24,12 @@ SWATCH_HEADERS = ["colour", "likelihood"]
 class HintPanel:
     """The hint controls (render() them inside the photo tab's column, then wire() them) and their handlers."""
 
-    def __init__(self, jobs: Jobs, visible: bool) -> None:
+    def __init__(self, jobs: Jobs) -> None:
         self.jobs = jobs
-        self.visible = visible
 
     def render(self) -> list[Component]:
         """Make the controls; returns the photo job's hint inputs: the JSON points and the hint file."""
-        with gr.Accordion("Colour hints: choose the colours", open=False, visible=self.visible, elem_id="photo-hints"):
+        with gr.Accordion("Colour hints: choose the colours", open=False, elem_id="photo-hints"):
             gr.Markdown(
                 "Click the photo to place a hint in the picker's colour; the result updates. The swatches are "
                 "the colours the model finds likeliest at the last point: click one to use it there instead."
@@ -75,8 +74,6 @@ class HintPanel:
         (`rerun`: its event arguments); `options`: the photo job's render_size, restore, tile, strength and
         scratches controls (the likeliest colours are the colour model's on the photo as that job will see it); `run`:
         the model runs' concurrency settings."""
-        if not self.visible:
-            return
         rerun = {**rerun, "api_visibility": "private"}
         photo.change(self.show, photo, [self.view, self.points, self.swatches], preprocess=False, **_private)
         clicked = self.view.select(
@@ -109,7 +106,7 @@ class HintPanel:
 
     def reset_after(self, event: Any) -> Any:
         """`event` followed by removing the hint points (placed on another photo), for an example's restore."""
-        return event.then(lambda: "", None, self.points, **_private) if self.visible else event
+        return event.then(lambda: "", None, self.points, **_private)
 
     def show(self, photo: Any) -> tuple[str | None, str, gr.Dataset]:
         """A new photo: the view to click on, no points, no swatches. A photo that cannot be read shows nothing

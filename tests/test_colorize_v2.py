@@ -220,7 +220,7 @@ def test_an_automatic_export_of_a_hinted_model_has_no_hints_input_and_colours_as
     assert "hints" not in entry["inputs"] and "distribution" not in entry
     assert entry["training"]["parity_max_abs_error"] < 1e-3
     automatic, hinted = Restorer(root / "automatic", device="cpu"), Restorer(root / "weights", device="cpu")
-    assert not automatic.takes_hints and hinted.takes_hints
+    assert automatic.manifest.model("colorize").hints is None and hinted.manifest.model("colorize").hints
     gray = np.repeat(data.camera()[::4, ::4, None], 3, axis=2)
     colour = [r.process(gray, restore=False, colorize="always").astype(int) for r in (automatic, hinted)]
     assert np.abs(colour[0] - colour[1]).max() <= 1

@@ -157,7 +157,7 @@ def test_a_hint_moves_its_region_toward_its_colour_and_no_hints_is_automatic(hin
     np.testing.assert_array_equal(result[far], automatic[far])  # hints are local
 
 
-def test_hints_colourize_a_colour_photo_under_auto_and_are_refused_where_they_cannot_work(hinted, weights_dir):
+def test_hints_colourize_a_colour_photo_under_auto_and_are_refused_where_they_cannot_work(hinted):
     colour = np.random.default_rng(0).integers(0, 256, (70, 100, 3), dtype=np.uint8)
     hints = render_points(parse_points('[{"x": 0.5, "y": 0.5, "color": "#2040ff"}]'), 70, 100)
     assert np.array_equal(hinted.process(colour, restore=False), colour)  # auto keeps a colour photo
@@ -168,11 +168,20 @@ def test_hints_colourize_a_colour_photo_under_auto_and_are_refused_where_they_ca
         hinted.process(colour, hints=hints[:10])
     with pytest.raises(ValueError, match="2 hint maps for 1 images"):
         hinted.process_batch([colour], hints=[hints, hints])
+    assert np.array_equal(hinted.process(colour, restore=False, hints=np.zeros_like(hints)), colour)
+
+
+def test_a_model_without_a_hints_input_follows_hints_spread_over_the_photo(weights_dir):
     old = Restorer(weights_dir, device="cpu")
-    assert not old.takes_hints and hinted.takes_hints
-    with pytest.raises(ValueError, match=r"the colorize model \(colorize.onnx\) takes no colour hints"):
-        old.process(colour, hints=hints)
-    assert np.array_equal(old.process(colour, restore=False, hints=np.zeros_like(hints)), colour)
+    assert old.manifest.model("colorize").hints is None
+    gray = gray_ramp()
+    automatic = old.process(gray, restore=False)
+    hints = render_points(parse_points('[{"x": 0.5, "y": 0.5, "color": "#2040ff", "radius": 4}]'), 70, 100)
+    result = old.process(gray, restore=False, hints=hints)
+    region = (slice(32, 39), slice(47, 54))
+    before = np.linalg.norm(mean_ab(automatic, *region) - ab_of(BLUE))
+    after = np.linalg.norm(mean_ab(result, *region) - ab_of(BLUE))
+    assert after < before / 3, (before, after)  # at the ramp's lightness the hint's blue is out of gamut
 
 
 def test_batches_take_a_hint_map_or_none_per_image(hinted):

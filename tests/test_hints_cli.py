@@ -117,10 +117,12 @@ def test_hint_options_that_cannot_apply_are_usage_errors(photo, tmp_path, inputs
     assert code == 2 and message in err
 
 
-def test_hints_for_a_model_without_a_hints_input_are_a_usage_error(photo, tmp_path, weights_dir, capsys):
+def test_a_model_without_a_hints_input_follows_hints_from_the_cli(photo, tmp_path, weights_dir, capsys):
     points = tmp_path / "points.json"
     points.write_text(json.dumps(POINT))
-    code, err = run(capsys, "photo", photo, "-o", tmp_path / "out", "--hints", points, "--weights", weights_dir)
-    assert code == 2
-    assert f"--hints: the colorize model {weights_dir / 'colorize.onnx'} takes no colour hints" in err
-    assert "Traceback" not in err and not (tmp_path / "out").exists()
+    out = tmp_path / "out"
+    code, err = run(capsys, "photo", photo, "-o", out, "--hints", points, "--weights", weights_dir)
+    assert code == 0, err
+    code, err = run(capsys, "photo", photo, "-o", tmp_path / "auto", "--colorize", "always", "--weights", weights_dir)
+    assert code == 0, err
+    assert distance_to_blue(out / "ramp.png") < distance_to_blue(tmp_path / "auto" / "ramp.png") / 3

@@ -104,21 +104,22 @@ def test_api_hint_file_errors_name_the_file_and_only_uploads_are_read(client, se
     assert reply.startswith("event: error") and "private" not in reply
 
 
-def test_a_model_without_hints_hides_the_tools_and_refuses_hints(weights_dir, tmp_path, photo):
+def test_a_model_without_a_hints_input_shows_the_tools_and_follows_hints(weights_dir, tmp_path, photo):
     from gradio.utils import get_upload_folder
 
     settings = WebSettings(tmp_path / "work", "127.0.0.1", 0, False, 1.0, 250_000, 1, 5)
     restorer = Restorer(weights_dir, device="cpu")
+    assert restorer.manifest.model("colorize").hints is None
     demo = build_app(restorer, settings)
     panels = [block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "photo-hints"]
-    assert len(panels) == 1 and panels[0].visible is False
+    assert len(panels) == 1 and panels[0].visible is not False
     upload = Path(get_upload_folder()) / "test-web-hints"
     upload.mkdir(parents=True, exist_ok=True)
     uploaded = upload / photo.name
     uploaded.write_bytes(photo.read_bytes())
     jobs = Jobs(restorer, settings)
-    with pytest.raises(Exception, match="This server's colour model takes no colour hints"):
-        jobs.photo(str(uploaded), hints=POINT)
+    _, png, summary = jobs.photo(str(uploaded), hints=POINT)
+    assert Path(png).is_file() and "with your hints" in summary
     _, png, summary = jobs.photo(str(uploaded), hints="[]")
     assert Path(png).is_file() and "with your hints" not in summary
 

@@ -63,7 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, or folders to search recursively")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the PNGs")
     add_process_options(parser, "auto: only black-and-white or toned photos (default); always; never")
-    hints = parser.add_argument_group("colour hints (a colorize model that takes them)").add_mutually_exclusive_group()
+    hints = parser.add_argument_group("colour hints").add_mutually_exclusive_group()
     hints.add_argument(
         "--hints",
         type=Path,
@@ -103,10 +103,6 @@ def run(args: argparse.Namespace) -> int:
     restorer = prepare_restorer(args)
     if restorer is None:
         return 1
-    if (args.hints or args.hints_dir) and not restorer.takes_hints:
-        model = restorer.manifest.model("colorize").path
-        option = "--hints" if args.hints else "--hints-dir"
-        raise UsageError(f"{option}: the colorize model {model} takes no colour hints")
     if not prepare_output_folder(args.output):
         return 1
     failed = len(problems)
