@@ -21,6 +21,7 @@ from typing import Any
 
 from restore.errors import ImageError
 from restore.files import Job, plan_jobs
+from restore.hint_track import describe, film_hints
 from restore.interpolate import Interpolator, Pair
 from restore.io_image import load_image, save_png_atomic
 from restore.options import ProcessOptions
@@ -50,12 +51,15 @@ def process_frames(
     factor: int = 1,
     batch: int | None = None,
     progress: Progress | None = None,
+    hints_dir: str | os.PathLike[str] | None = None,
 ) -> int:
     """Process the frames in folder `source` into PNGs in folder `output`; returns how many were already done.
 
     `factor`: frames out per frame in (in-between frames, see the module docstring). `batch`: frames per model
-    run (None: see sequence.auto_batch). `progress(done, total)` is called after each frame. Raises
-    ImageError for an unreadable frame, a folder with no frames or in-between names that clash with outputs,
+    run (None: see sequence.auto_batch). `progress(done, total)` is called after each frame. `hints_dir`: colour
+    hints for keyframes, named by frame number from 0 in sorted order, carried through their shots
+    (restore.hint_track; the frames are then colourized). Raises HintsError for a bad hints folder, ImageError
+    for an unreadable frame, a folder with no frames or in-between names that clash with outputs,
     OSError when the output cannot be written.
     """
     source, output = Path(source), Path(output)
@@ -64,15 +68,23 @@ def process_frames(
     jobs, problems = plan_jobs([source], output)
     if problems:
         raise ImageError(*problems[0])
+    tracker = film_hints(hints_dir, options.colorize)
+    if tracker:  # hint images kept beside the frames are no frames
+        jobs = [job for job in jobs if not job.source.resolve().is_relative_to(Path(hints_dir).resolve())]
     between = _in_between_paths(jobs, factor)
     samples = (load_image(jobs[i].source).rgb for i in sample_indices(len(jobs)))
-    colorize = decide_colorize(options.colorize, samples)
+    colorize = "always" if tracker else decide_colorize(options.colorize, samples)
     batch = batch or auto_batch(*load_image(jobs[0].source).rgb.shape[:2])
     sequence = SequenceOptions.build(options, colorize, temporal=temporal, batch=batch)
     output.mkdir(parents=True, exist_ok=True)
     with locked(output):
         record = {
-            "settings": job_settings(restorer, **sequence.record(), **({"factor": factor} if factor > 1 else {})),
+            "settings": job_settings(
+                restorer,
+                **sequence.record(),
+                **({"factor": factor} if factor > 1 else {}),
+                **({"hints": describe(tracker.keyframes)} if tracker else {}),
+            ),
             "inputs": [[job.source.relative_to(source).as_posix(), *file_identity(job.source)] for job in jobs],
         }
         start = _resume_point(read_record(output / RECORD_NAME), record, jobs, redo_before_changed=factor > 1)
@@ -87,16 +99,17 @@ def process_frames(
             if progress is not None:
                 progress(done, len(jobs))
 
-        frames = _read(jobs, first_needed(start, batch))
+        first = first_needed(start, batch)
+        frames = _read(jobs, tracker.replay_from(first) if tracker else first)
         if factor == 1:
 
             def write(frame: Frame, rgb: Any) -> None:
                 save(frame.index, rgb, frame.data)
 
-            run_sequence(restorer, sequence, frames, write, start=start, seed_output=seed)
+            run_sequence(restorer, sequence, frames, write, start=start, seed_output=seed, hints=tracker)
         else:
             writer = _InBetweenWriter(jobs, between, factor, start, save)
-            run_sequence(restorer, sequence, frames, writer.write, start=start, seed_output=seed)
+            run_sequence(restorer, sequence, frames, writer.write, start=start, seed_output=seed, hints=tracker)
             writer.finish()
     return start
 

@@ -105,10 +105,12 @@ def run_sequence(
     *,
     start: int = 0,
     seed_output: np.ndarray | None = None,
+    hints: Callable[[Frame], np.ndarray | None] | None = None,
 ) -> None:
     """Process `frames` (in order, from index first_needed(start, options.batch)) and call `write(frame, rgb)`
     in order for each frame from `start` on, from the writer thread. `seed_output` is the frame written for
-    frame start - 1 by an earlier run."""
+    frame start - 1 by an earlier run. `hints`, called on every frame read (restore.hint_track.HintTracker; the
+    frames may then start earlier), gives each frame's colour hints or None."""
     stabilizer = ChromaStabilizer() if options.stabilized else None
     model_start = start - start % options.batch
 
@@ -118,23 +120,27 @@ def run_sequence(
 
     with _Writer(finish, depth=2 * options.batch) as writer:
 
-        def run(batch: list[Frame]) -> None:
-            outputs = restorer.process_batch([frame.rgb for frame in batch], options.process)
+        def run(batch: list[Frame], maps: list[np.ndarray | None]) -> None:
+            given = maps if any(hint is not None for hint in maps) else None
+            outputs = restorer.process_batch([frame.rgb for frame in batch], options.process, hints=given)
             for frame, rgb in zip(batch, outputs, strict=True):
                 if frame.index >= start:
                     writer.put((frame, rgb))
 
         batch: list[Frame] = []
+        maps: list[np.ndarray | None] = []
         for frame in _prefetch(frames, depth=2 * options.batch):
             if frame.index == start - 1 and seed_output is not None and stabilizer is not None:
                 stabilizer.seed(frame.rgb, seed_output)  # the writer is idle: nothing was queued yet
+            hint = hints(frame) if hints is not None else None
             if frame.index >= model_start:
                 batch.append(frame)
+                maps.append(hint)
             if len(batch) == options.batch:
-                run(batch)
-                batch = []
+                run(batch, maps)
+                batch, maps = [], []
         if batch:
-            run(batch)
+            run(batch, maps)
 
 
 class _Writer:

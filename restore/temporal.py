@@ -94,10 +94,10 @@ def motion(
     return backward, reliable
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """`image` (the previous frame) resampled onto the current frame along `flow` from motion()."""
     target = _grid(*flow.shape[:2]) + flow
-    return cv2.remap(image, target[..., 0], target[..., 1], cv2.INTER_LINEAR, None, cv2.BORDER_REPLICATE)
+    return cv2.remap(image, target[..., 0], target[..., 1], interpolation, None, cv2.BORDER_REPLICATE)
 
 
 def make_dis(preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> cv2.DISOpticalFlow:

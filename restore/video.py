@@ -28,6 +28,7 @@ import numpy as np
 
 from restore.atomic import atomic_path
 from restore.errors import VideoError
+from restore.hint_track import describe, film_hints
 from restore.io_image import load_image, save_png_atomic
 from restore.options import ProcessOptions
 from restore.pipeline import Restorer
@@ -87,14 +88,16 @@ def process_video(
     chunk: int = DEFAULT_CHUNK,
     work_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    hints_dir: str | os.PathLike[str] | None = None,
 ) -> VideoReport:
     """Process video `source` into `output` (.mp4, .m4v, .mov or .mkv); see the module docstring.
 
     `fps`: the output's frame rate (None: the input's frames and times). `batch`: frames per model run (None:
     see sequence.auto_batch). `progress(done, total)` is called as input frames are written (total estimated
-    from the duration when the container does not say, None when it cannot be).
-    Raises VideoError for an input that cannot be used, OSError when the output cannot be written, and
-    ValueError for an unsupported output type.
+    from the duration when the container does not say, None when it cannot be). `hints_dir`: colour hints for
+    keyframes, carried through their shots (restore.hint_track; the film is then colourized).
+    Raises HintsError for a bad hints folder, VideoError for an input that cannot be used, OSError when the
+    output cannot be written, and ValueError for an unsupported output type.
     """
     source, output = Path(source), Path(output)
     container_format = CONTAINERS.get(output.suffix.lower())
@@ -104,7 +107,8 @@ def process_video(
         raise VideoError(source, f"refusing to write {output}: that is the input file")
     info = probe(source)
     batch = batch or auto_batch(info.height, info.width)
-    colorize = decide_colorize(options.colorize, sample_frames(source, info, SAMPLE_FRAMES))
+    tracker = film_hints(hints_dir, options.colorize)
+    colorize = "always" if tracker else decide_colorize(options.colorize, sample_frames(source, info, SAMPLE_FRAMES))
     sequence = SequenceOptions.build(options, colorize, temporal=temporal, batch=batch)
     timeline = Timeline(fps, info.time_base, info.rate, info.start_pts) if fps else None
     time_base, rate = (timeline.time_base, timeline.rate) if timeline else (info.time_base, info.rate)
@@ -117,8 +121,9 @@ def process_video(
     if info.quarter_turns:
         log.info("%s: turned upright (display rotation %d degrees)", source, 90 * info.quarter_turns)
     settings = job_settings(
-        restorer, **sequence.record(), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__
-    )
+        restorer, **sequence.record(), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__,
+        hints=describe(tracker.keyframes) if tracker else None,
+    )  # fmt: skip
     work = _Segments(Path(work_dir) if work_dir else output.with_name(output.name + ".work"), chunk)
     work.folder.mkdir(parents=True, exist_ok=True)
     with locked(work.folder):
@@ -130,8 +135,9 @@ def process_video(
             retimer = Retimer(timeline, start, seed) if timeline else None
             with atomic_path(output, stable=True) as tmp, Muxer(tmp, container_format, source, encoding) as muxer:
                 sink = _Sink(work, muxer, encoding, start, progress, info.expected_frames, retimer)
-                frames = read_frames(source, info, first_needed(start, batch))
-                run_sequence(restorer, sequence, frames, sink.write, start=start, seed_output=seed)
+                first = first_needed(start, batch)
+                frames = read_frames(source, info, tracker.replay_from(first) if tracker else first)
+                run_sequence(restorer, sequence, frames, sink.write, start=start, seed_output=seed, hints=tracker)
                 sink.close()
         except BaseException as exc:
             if isinstance(exc, VideoError) or not work.count:

@@ -93,7 +93,7 @@ def add_process_options(parser: argparse.ArgumentParser, colorize_help: str) -> 
 
 
 def add_sequence_options(parser: argparse.ArgumentParser) -> None:
-    """--temporal and --batch, for frame sequences (videos, frame folders)."""
+    """--temporal, --batch and --hints-dir, for frame sequences (videos, frame folders)."""
     parser.add_argument(
         "--temporal",
         choices=("on", "off"),
@@ -105,6 +105,13 @@ def add_sequence_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="frames per model run (default: 4 for frames of up to 0.1 megapixels, where it is faster, else 1)",
+    )
+    parser.add_argument(
+        "--hints-dir",
+        type=Path,
+        metavar="DIR",
+        help="colour hints for chosen frames, named by frame number from 0 (DIR/120.json, DIR/0120.png), "
+        "carried along the motion to the frames after them until a scene cut; the frames are then colourized",
     )
 
 
@@ -154,6 +161,8 @@ def run_sequence_job(args: argparse.Namespace, job: Callable[[Restorer, Progress
     """The body of `revive video` and `revive frames`: check the options, load the models, then run
     `job(restorer, progress)` under a progress bar. A failure is one line; returns the exit status."""
     check_process_options(args)
+    if args.hints_dir is not None and args.colorize == "never":
+        raise UsageError("--hints-dir needs colourizing; --colorize never would ignore the hints")
     restorer = prepare_restorer(args)
     if restorer is None:
         return 1

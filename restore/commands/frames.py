@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             factor=factor,
             batch=args.batch,
             progress=progress,
+            hints_dir=args.hints_dir,
         )
         if done:
             log.info("%d frames were done by an earlier run", done)

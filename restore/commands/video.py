@@ -26,6 +26,7 @@ examples:
   revive video reel.mp4 -o out.mp4 --colorize always --temperature 0.3
   revive video clip.mov -o clip.mkv --no-restore --temporal off
   revive video reel.mp4 -o reel-60fps.mp4 --fps 60      restore, colourize, then 60 frames a second
+  revive video reel.mp4 -o out.mp4 --hints-dir hints/    your colours: hints/0.json for the first frame, ...
 
 Every frame is kept with its timestamp (with --fps, in-between frames are added at exact times, none across
 a scene cut, where the frame is repeated); the sound (and subtitles, where the container takes them) is copied
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             chunk=args.chunk,
             work_dir=args.work_dir,
             progress=progress,
+            hints_dir=args.hints_dir,
         )
 
     return run_sequence_job(args, job)
