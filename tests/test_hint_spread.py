@@ -28,14 +28,18 @@ def test_no_hints_leave_the_colours_alone():
     assert spread_hints(lightness, ab, np.zeros((*lightness.shape, 3), np.float32)) is ab
 
 
-def test_one_hint_recolours_its_region_and_stops_at_the_edge():
+def test_a_stroke_recolours_its_region_and_stops_at_the_edge():
     lightness = two_regions()
     ab = np.zeros((*lightness.shape, 2), np.float32)
     hint = (40.0, -30.0)
-    result = spread_hints(lightness, ab, point_hints(lightness.shape, [(60, 30)], hint))
-    own, other = result[:, 5:70].reshape(-1, 2), result[:, 90:].reshape(-1, 2)
-    assert np.linalg.norm(own.mean(axis=0) - hint) < 10  # the whole light half takes the colour
+    stroke = point_hints(lightness.shape, [(60, x) for x in range(10, 71, 5)], hint)  # across the light half
+    result = spread_hints(lightness, ab, stroke)
+    own, other = result[40:81, 5:75].reshape(-1, 2), result[:, 85:].reshape(-1, 2)  # own: within 20 px
+    assert np.linalg.norm(own.mean(axis=0) - hint) < 10  # the light half around the stroke takes the colour
     assert np.linalg.norm(other, axis=1).max() < 5  # the dark half keeps the model's colours
+    dot = spread_hints(lightness, ab, point_hints(lightness.shape, [(60, 40)], hint))
+    distance = np.linalg.norm(dot - np.float32(hint), axis=2)
+    assert distance[58:63, 38:43].mean() < 10 and distance[5:15, 5:75].mean() > 20  # a lone dot reaches less far
 
 
 def test_hints_that_agree_correct_the_model_everywhere_but_fewer_only_locally():
