@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from restore.errors import ImageError
+from restore.errors import HintsError, ImageError
 from restore.files import Job, plan_jobs
 from restore.hint_track import describe, film_hints
 from restore.interpolate import Interpolator, Pair
@@ -57,7 +57,7 @@ def process_frames(
 
     `factor`: frames out per frame in (in-between frames, see the module docstring). `batch`: frames per model
     run (None: see sequence.auto_batch). `progress(done, total)` is called after each frame. `hints_dir`: colour
-    hints for keyframes, named by frame number from 0 in sorted order, carried through their shots
+    hints for keyframes, named by frame number from 0 in natural order, carried through their shots
     (restore.hint_track; the frames are then colourized). Raises HintsError for a bad hints folder, ImageError
     for an unreadable frame, a folder with no frames or in-between names that clash with outputs,
     OSError when the output cannot be written.
@@ -68,9 +68,13 @@ def process_frames(
     jobs, problems = plan_jobs([source], output)
     if problems:
         raise ImageError(*problems[0])
-    tracker = film_hints(hints_dir, options.colorize)
-    if tracker:  # hint images kept beside the frames are no frames
+    if hints_dir is not None:  # hint images kept beside the frames are no frames
+        if source.resolve().is_relative_to(Path(hints_dir).resolve()):
+            raise HintsError(hints_dir, "the hints folder holds the frames; keep the hints in a folder of their own")
         jobs = [job for job in jobs if not job.source.resolve().is_relative_to(Path(hints_dir).resolve())]
+        if not jobs:
+            raise ImageError(source, "no frames besides the hints folder")
+    tracker = film_hints(hints_dir, options.colorize, *load_image(jobs[0].source).rgb.shape[:2], len(jobs))
     between = _in_between_paths(jobs, factor)
     samples = (load_image(jobs[i].source).rgb for i in sample_indices(len(jobs)))
     colorize = "always" if tracker else decide_colorize(options.colorize, samples)

@@ -30,6 +30,8 @@ import numpy as np
 from scipy.sparse import coo_matrix, diags
 from scipy.sparse.linalg import splu
 
+from restore.hints import shrink_hints
+
 SOLVE_SIDE = 192  # px: the longest side of the grid the correction is solved on
 LIGHTNESS_SIGMA = 2.0  # L* units: in a flat region a step of 2 sigma cuts the coupling to 1/7
 LOCAL_VARIANCE = 4.0  # in texture the edge scale grows with the local variance of L*, up to
@@ -52,10 +54,7 @@ def spread_hints(lightness: np.ndarray, ab: np.ndarray, hints: np.ndarray) -> np
     scale = min(1.0, SOLVE_SIDE / max(height, width))
     grid = (max(1, round(width * scale)), max(1, round(height * scale)))
     correction = np.where(mask[..., None], hints[..., :2] - ab, 0.0)
-    weighted = np.concatenate([correction, mask[..., None]], axis=2).astype(np.float32)
-    small = cv2.resize(weighted, grid, interpolation=cv2.INTER_AREA)
-    coverage = small[..., 2]
-    target = small[..., :2] / np.maximum(coverage, 1e-6)[..., None]
+    target, coverage = shrink_hints(np.dstack([correction, mask]).astype(np.float32), grid[1], grid[0])
     pin = np.minimum(coverage / scale**2, 1.0)  # a hinted render pixel pins the grid cell it falls in
     guide = cv2.resize(lightness.astype(np.float32), grid, interpolation=cv2.INTER_AREA)
     field = _solve_correction(guide, target, pin)

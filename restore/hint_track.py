@@ -11,6 +11,7 @@ medium preset), kept only where the flow is reliable (restore.temporal.motion); 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -19,9 +20,10 @@ import numpy as np
 from restore.errors import HintsError
 from restore.hints import load_hints
 from restore.sequence import Frame
-from restore.temporal import TemporalSettings, gray, make_dis, motion, scene_change, warp
+from restore.temporal import TemporalSettings, gray, is_cut, make_dis, motion, warp
 
 HINT_SUFFIXES = (".json", ".png", ".webp", ".tif", ".tiff")
+_FRAME_NUMBER = re.compile(r"[0-9]+")
 
 
 def keyframe_files(folder: str | os.PathLike[str]) -> dict[int, Path]:
@@ -34,7 +36,7 @@ def keyframe_files(folder: str | os.PathLike[str]) -> dict[int, Path]:
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.is_file():
             continue
-        if path.suffix.lower() not in HINT_SUFFIXES or not path.stem.isdigit():
+        if path.suffix.lower() not in HINT_SUFFIXES or not _FRAME_NUMBER.fullmatch(path.stem):
             raise HintsError(path, "name a hint file by its frame number from 0 (120.json, 0120.png)")
         index = int(path.stem)
         if index in keyframes:
@@ -45,14 +47,23 @@ def keyframe_files(folder: str | os.PathLike[str]) -> dict[int, Path]:
     return keyframes
 
 
-def film_hints(folder: str | os.PathLike[str] | None, colorize: str) -> HintTracker | None:
-    """The tracker for a sequence's hints folder (None without one); HintsError for a bad folder, ValueError
-    with colorize "never", which would ignore them."""
+def film_hints(
+    folder: str | os.PathLike[str] | None, colorize: str, height: int, width: int, frames: int | None
+) -> HintTracker | None:
+    """The tracker for a sequence's hints folder (None without one), every hint file read once at the frame
+    size (height x width) so that a bad one fails before any work. HintsError for a bad folder or file, or a
+    frame number past the last of `frames` (when known); ValueError with colorize "never", which would ignore
+    them."""
     if folder is None:
         return None
     if colorize == "never":
         raise ValueError("colour hints need colourizing; colorize 'never' would ignore them")
-    return HintTracker(keyframe_files(folder))
+    keyframes = keyframe_files(folder)
+    for index, path in keyframes.items():
+        if frames is not None and index >= frames:
+            raise HintsError(path, f"there is no frame {index}: the frames are numbered 0 to {frames - 1}")
+        load_hints(path, height, width)
+    return HintTracker(keyframes)
 
 
 def describe(keyframes: dict[int, Path]) -> list[list[object]]:
@@ -89,9 +100,7 @@ class HintTracker:
         if self._previous is None:
             return None
         previous_index, before, hints = self._previous
-        if hints is None or previous_index != index - 1 or before.shape != now.shape:
-            return None
-        if scene_change(before, now) > self.settings.cut_threshold:
+        if hints is None or previous_index != index - 1 or is_cut(before, now, self.settings):
             return None
         flow, reliable = motion(now, before, self._dis, self.settings.flow_size)
         moved = warp(hints, flow, cv2.INTER_NEAREST)

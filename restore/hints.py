@@ -41,13 +41,19 @@ def resize_hints(hints: np.ndarray, height: int, width: int) -> np.ndarray:
     when any of them was (a 1 px hint on a large photo survives the render size)."""
     if hints.shape[:2] == (height, width):
         return hints.astype(np.float32, copy=False)
+    ab, coverage = shrink_hints(hints, height, width)
+    return np.concatenate([ab, coverage[..., None] > 0], axis=2).astype(np.float32)
+
+
+def shrink_hints(hints: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """`hints` area-resized to height x width: (a*b* averaged over the hinted pixels of each new pixel, 0 where
+    none is; the hinted share of each new pixel)."""
     mask = hints[..., 2:3].astype(np.float32)
     weighted = np.concatenate([hints[..., :2] * mask, mask], axis=2)
-    small = cv2.resize(weighted, (width, height), interpolation=cv2.INTER_AREA)
-    coverage = small[..., 2:3]
-    hinted = coverage > 1e-6
-    ab = np.where(hinted, small[..., :2] / np.maximum(coverage, 1e-6), 0.0)
-    return np.concatenate([ab, hinted], axis=2).astype(np.float32)
+    small = cv2.resize(weighted, (width, height), interpolation=cv2.INTER_AREA).reshape(height, width, 3)
+    coverage = np.where(small[..., 2] > 1e-6, small[..., 2], 0.0).astype(np.float32)
+    ab = small[..., :2] / np.maximum(coverage, 1e-6)[..., None] * (coverage > 0)[..., None]
+    return ab.astype(np.float32), coverage
 
 
 def load_hints(path: str | os.PathLike[str], height: int, width: int, max_pixels: int | None = None) -> np.ndarray:

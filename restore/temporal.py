@@ -64,6 +64,12 @@ def scene_change(previous: np.ndarray, current: np.ndarray) -> float:
     return float(np.abs(first - second).mean())
 
 
+def is_cut(previous: np.ndarray, current: np.ndarray, settings: TemporalSettings) -> bool:
+    """Whether two consecutive uint8 gray input frames lie across a scene cut: another size, or tones apart by
+    more than settings.cut_threshold (scene_change)."""
+    return previous.shape != current.shape or scene_change(previous, current) > settings.cut_threshold
+
+
 def motion(
     current: np.ndarray, previous: np.ndarray, dis: cv2.DISOpticalFlow, max_side: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -134,9 +140,7 @@ class ChromaStabilizer:
         previous = self._previous
         result = output
         if previous is not None:
-            cut = previous.gray.shape != output.shape[:2]  # a frame of another size starts afresh too
-            cut = cut or scene_change(previous.source_gray, gray(source)) > self.settings.cut_threshold
-            if cut:
+            if is_cut(previous.source_gray, gray(source), self.settings):
                 self.cuts += 1
             else:
                 result = self._blend(previous, output)

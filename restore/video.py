@@ -107,7 +107,7 @@ def process_video(
         raise VideoError(source, f"refusing to write {output}: that is the input file")
     info = probe(source)
     batch = batch or auto_batch(info.height, info.width)
-    tracker = film_hints(hints_dir, options.colorize)
+    tracker = film_hints(hints_dir, options.colorize, info.height, info.width, info.frames or None)
     colorize = "always" if tracker else decide_colorize(options.colorize, sample_frames(source, info, SAMPLE_FRAMES))
     sequence = SequenceOptions.build(options, colorize, temporal=temporal, batch=batch)
     timeline = Timeline(fps, info.time_base, info.rate, info.start_pts) if fps else None
@@ -122,7 +122,7 @@ def process_video(
         log.info("%s: turned upright (display rotation %d degrees)", source, 90 * info.quarter_turns)
     settings = job_settings(
         restorer, **sequence.record(), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__,
-        hints=describe(tracker.keyframes) if tracker else None,
+        **({"hints": describe(tracker.keyframes)} if tracker else {}),
     )  # fmt: skip
     work = _Segments(Path(work_dir) if work_dir else output.with_name(output.name + ".work"), chunk)
     work.folder.mkdir(parents=True, exist_ok=True)

@@ -157,7 +157,7 @@ class Jobs:
         self, hints: str | None, hints_file: str | dict[str, Any] | None, height: int, width: int
     ) -> np.ndarray | None:
         """The colour hints for a height x width photo: the JSON points `hints` over the uploaded `hints_file`
-        (None if they hint nothing); refused if they cannot be read or the colour model takes none."""
+        (None if they hint nothing); refused if they cannot be read."""
         path = _uploaded_path(hints_file)
         if not path and not (hints or "").strip():
             return None

@@ -26,14 +26,15 @@ class HintPanel:
 
     def __init__(self, jobs: Jobs) -> None:
         self.jobs = jobs
+        self.palette = jobs.restorer.manifest.model("colorize").distribution is not None
 
     def render(self) -> list[Component]:
         """Make the controls; returns the photo job's hint inputs: the JSON points and the hint file."""
         with gr.Accordion("Colour hints: choose the colours", open=False, elem_id="photo-hints"):
-            gr.Markdown(
-                "Click the photo to place a hint in the picker's colour; the result updates. The swatches are "
-                "the colours the model finds likeliest at the last point: click one to use it there instead."
-            )
+            text = "Click the photo to place a hint in the picker's colour; the result updates."
+            if self.palette:
+                text += " The swatches are the colours the model finds likeliest at the last point: click one."
+            gr.Markdown(text)
             self.view = gr.Image(
                 type="filepath",
                 interactive=False,
@@ -53,6 +54,7 @@ class HintPanel:
                 layout="table",
                 label="Likeliest colours at the last point",
                 elem_id="photo-hints-swatches",
+                visible=self.palette,  # a colour model without a distribution output has none to offer
             )
             with gr.Row():
                 self.undo_button = gr.Button("Undo last hint", size="sm", elem_id="photo-hints-undo")

@@ -157,7 +157,7 @@ def test_a_hint_moves_its_region_toward_its_colour_and_no_hints_is_automatic(hin
     np.testing.assert_array_equal(result[far], automatic[far])  # hints are local
 
 
-def test_hints_colourize_a_colour_photo_under_auto_and_are_refused_where_they_cannot_work(hinted):
+def test_hints_colourize_a_colour_photo_under_auto_and_malformed_maps_are_refused(hinted):
     colour = np.random.default_rng(0).integers(0, 256, (70, 100, 3), dtype=np.uint8)
     hints = render_points(parse_points('[{"x": 0.5, "y": 0.5, "color": "#2040ff"}]'), 70, 100)
     assert np.array_equal(hinted.process(colour, restore=False), colour)  # auto keeps a colour photo

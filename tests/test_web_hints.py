@@ -113,6 +113,8 @@ def test_a_model_without_a_hints_input_shows_the_tools_and_follows_hints(weights
     demo = build_app(restorer, settings)
     panels = [block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "photo-hints"]
     assert len(panels) == 1 and panels[0].visible is not False
+    swatches = [block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "photo-hints-swatches"]
+    assert len(swatches) == 1 and swatches[0].visible is False  # no colour distribution to offer
     upload = Path(get_upload_folder()) / "test-web-hints"
     upload.mkdir(parents=True, exist_ok=True)
     uploaded = upload / photo.name

@@ -155,8 +155,8 @@ def export(
 
     Colorize decoding, built into the graph: `temperature` is the default of its temperature input and
     `prior_correction` the share of class rebalancing undone (defaults: the training config's, which is
-    recorded unchanged). `hints` False exports a hinted colorizer's automatic graph only (no hints input: the
-    web UI and CLI then offer no hint tools).
+    recorded unchanged). `hints` False exports a hinted colorizer's automatic graph only (no hints input: hints
+    then act only through restore.hint_spread, after the model).
     """
     generator, task, state = load_generator(checkpoint_path, prior_correction)
     task.export_hints = hints
