@@ -36,7 +36,7 @@ SOLVE_SIDE = 192  # px: the longest side of the grid the correction is solved on
 LIGHTNESS_SIGMA = 2.0  # L* units: in a flat region a step of 2 sigma cuts the coupling to 1/7
 LOCAL_VARIANCE = 4.0  # in texture the edge scale grows with the local variance of L*, up to
 TEXTURE_SIGMA = 5.0  # L* units, so that a strong edge still stops a hint
-SCREENING = 5e-4  # a correction fades over about 1 / sqrt(SCREENING) = 45 grid px of flat region
+SCREENING = 5e-4  # a correction fades over about 1 / sqrt(SCREENING) = 45 px of a SOLVE_SIDE grid's flat region
 PINNING = 10.0  # how firmly the correction holds at a hinted pixel
 TRANSFER_MIN_POINTS = 3  # fewer separate hints only recolour their own regions
 TRANSFER_PRIOR = 1.0  # hints' worth of evidence for the identity map
@@ -97,7 +97,8 @@ def _solve_correction(lightness: np.ndarray, target: np.ndarray, pin: np.ndarray
     )
     degree = np.bincount(first, weight, n) + np.bincount(second, weight, n)
     pinning = PINNING * pin.ravel().astype(np.float64)
-    solver = splu((coupling + diags(degree + SCREENING + pinning)).tocsc())
+    screening = SCREENING * (SOLVE_SIDE / max(height, width)) ** 2  # the same reach on a smaller photo's grid
+    solver = splu((coupling + diags(degree + screening + pinning)).tocsc())
     field = solver.solve(pinning[:, None] * target.reshape(n, 2).astype(np.float64))
     return field.reshape(height, width, 2).astype(np.float32)
 

@@ -1,7 +1,7 @@
 """Colour hints for the colorizer: an HxWx3 float32 map of a*, b* (Lab units) and a mask (1 where hinted).
 
-A model with a hints input (its manifest lists one) gets all zeros for automatic colourization; restore.hint_spread
-spreads given hints over the photo after any colorize model.
+restore.hint_spread spreads given hints over the colorize model's automatic colours (a model with a hints input gets
+all zeros there; its hints input conditions only the palette's colour distribution).
 Hints come from a painted image (its opaque pixels) or from JSON points, read by load_hints for the CLI, the
 Python API and the web UI alike.
 """

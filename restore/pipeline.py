@@ -247,7 +247,7 @@ class Restorer:
         """colorize_image() for several images, as one batch when they have the same size.
 
         hints: per image, None or an HxWx3 map at the image's size (restore.hints): a*, b* where the third
-        channel is 1. A model with a hints input sees them; then they spread over the photo (restore.hint_spread)."""
+        channel is 1: they spread over the model's automatic colours (restore.hint_spread)."""
         if not images:
             return []
         model = self.model("colorize")
@@ -261,11 +261,13 @@ class Restorer:
         maps = None
         if any(hint is not None for hint in given):
             maps = [_hint_map(hint, channel.shape[:2]) for hint, channel in zip(given, small, strict=True)]
-        fed = maps if spec.hints is not None else None  # a model without a hints input runs automatically
+        # The model colourizes automatically and the hints spread after it: a model's own hints input obeys a hint
+        # where it lies, which leaves the spreading nothing to correct (10 true hints on the holdout: +0.9 dB
+        # through a hinted model, +3.9 dB spread after its automatic colours; the model card says more).
         if _batchable(small):
-            ab = list(model.run_batch(np.stack(small), feed, fed and {spec.hints.name: np.stack(fed)}))
+            ab = list(model.run_batch(np.stack(small), feed))
         else:
-            ab = [model.run_image(channel, feed, fed and {spec.hints.name: fed[i]}) for i, channel in enumerate(small)]
+            ab = [model.run_image(channel, feed) for channel in small]
         if maps is not None:
             ab = [
                 spread_hints(light[..., 0], colour, hint) for light, colour, hint in zip(small, ab, maps, strict=True)

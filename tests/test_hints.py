@@ -153,8 +153,10 @@ def test_a_hint_moves_its_region_toward_its_colour_and_no_hints_is_automatic(hin
     before = np.linalg.norm(mean_ab(automatic, *region) - ab_of(BLUE))
     after = np.linalg.norm(mean_ab(result, *region) - ab_of(BLUE))
     assert after < before / 3, (before, after)
-    far = (slice(0, 10), slice(0, 10))
-    np.testing.assert_array_equal(result[far], automatic[far])  # hints are local
+    far = (slice(0, 10), slice(0, 10))  # about 60 px away, darker: the hint has faded there
+    near_change = np.linalg.norm(mean_ab(result, *region) - mean_ab(automatic, *region))
+    far_change = np.linalg.norm(mean_ab(result, *far) - mean_ab(automatic, *far))
+    assert far_change < near_change / 10, (near_change, far_change)
 
 
 def test_hints_colourize_a_colour_photo_under_auto_and_malformed_maps_are_refused(hinted):
