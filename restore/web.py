@@ -26,6 +26,7 @@ from gradio.utils import get_upload_folder
 
 from restore.color import shrink
 from restore.errors import ImageError, ReviveError, first_line
+from restore.hint_track import HINT_SUFFIXES
 from restore.hints import load_hints, overlay_hints, parse_points, render_points
 from restore.io_image import IMAGE_EXTENSIONS, LoadedImage, load_image, save_png_atomic
 from restore.manifest import ModelSpec
@@ -257,11 +258,14 @@ class Jobs:
         strength: float | None = None,
         scratches: bool = False,
         fps: str | None = SAME_RATE,
+        hints: list[str] | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[str, str, str]:
         """Restore a video (its sound copied): the H.264 mp4 for the player, the same file to download, a summary.
 
         `fps`: SAME_RATE (or empty) keeps the frames; else a new frame rate, as `revive video --fps` takes it.
+        `hints`: uploaded hint files for chosen frames, named by frame number, as `revive video --hints-dir` reads
+        them (restore.hint_track).
         """
         from restore.video import process_video  # PyAV and the video pipeline load with the first video
 
@@ -269,18 +273,23 @@ class Jobs:
             raise refuse("Upload a video first.")
         options = self.options(colorize, restore, render_size, temperature, tile, strength, scratches)
         rate = frame_rate(fps)
-        out = self.job_dir() / f"{Path(video).stem}-revived.mp4"
+        job = self.job_dir()
+        hints_dir = _keyframe_folder(hints, job / "hints") if hints else None
+        out = job / f"{Path(video).stem}-revived.mp4"
         start = time.perf_counter()
         progress(0, desc="Reading the video")
         with user_errors():
-            report = process_video(video, out, self.restorer, options, fps=rate, progress=_frame_reporter(progress))
+            report = process_video(
+                video, out, self.restorer, options, fps=rate, progress=_frame_reporter(progress), hints_dir=hints_dir
+            )
         frames = f"{report.frames} frames"
         if rate:
             frames += f" at {rate} fps" if rate.rate else f" at {rate} the frame rate"
         summary = (
             f"**Done in {time.perf_counter() - start:.1f} s** on {self.device_name()}: {frames}, "
             f"{'restored' if options.restore else 'not restored'}, "
-            f"{'colourized' if report.colourized else 'colours kept'}, {'sound kept' if report.sound else 'no sound'}."
+            f"{'colourized' if report.colourized else 'colours kept'}{' with your hints' if hints_dir else ''}, "
+            f"{'sound kept' if report.sound else 'no sound'}."
         )
         return str(out), str(out), summary
 
@@ -440,7 +449,7 @@ def build_app(restorer: Restorer, settings: WebSettings) -> gr.Blocks:
         video = _job_tab(
             "Video",
             lambda: gr.Video(sources=["upload"], label="Old film (sound is kept)", elem_id="video-input"),
-            lambda: [*options(), _frame_rate_control()],
+            lambda: [*options(), _frame_rate_control(), _keyframe_hints_control()],
             "Restore video",
             lambda: [
                 gr.Video(label="Result (H.264 mp4)", interactive=False, elem_id="video-output"),
@@ -608,6 +617,28 @@ def _frame_rate_control() -> Component:
         info="more frames a second, made along the motion (none across a cut): a multiple, or frames per second",
         elem_id="video-fps",
     )
+
+
+def _keyframe_hints_control() -> Component:
+    return gr.File(
+        file_count="multiple",
+        file_types=list(HINT_SUFFIXES),
+        label="Colour hints for chosen frames (optional): hint files as the photo tab's, named by frame number "
+        "from 0 (0.json, 240.png); each colours its frame and the rest of its shot",
+        elem_id="video-hints",
+    )
+
+
+def _keyframe_folder(uploads: list[str], folder: Path) -> Path:
+    """The uploaded hint files copied into `folder` under their own names, for restore.hint_track."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for upload in uploads:
+        path = Path(_uploaded_path(upload) or "")
+        target = folder / path.name
+        if target.exists():
+            raise refuse(f"Two hint files are named {path.name}.")
+        shutil.copyfile(path, target)
+    return folder
 
 
 def _uploaded_path(value: str | dict[str, Any] | None) -> str | None:

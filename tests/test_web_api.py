@@ -171,6 +171,25 @@ def test_video_frame_rate_adds_in_between_frames_and_bad_rates_are_refused(clien
         client.predict(clip, fps="fast", api_name="/restore_video")
 
 
+def test_video_takes_hint_files_named_by_frame_number(client, tmp_path):
+    from test_hint_track import DISC, disc_distance_to_blue, disc_hint
+
+    from benchmarks.clips import object_frames, to_gray
+
+    clip = handle_file(str(write_clip(tmp_path / "clip.mp4", to_gray(object_frames(8, **DISC)), fps=8)))
+    disc_hint(tmp_path / "hints", 0)
+    hinted, _, summary = client.predict(clip, hints=[handle_file(str(tmp_path / "hints" / "0.json"))],
+                                        api_name="/restore_video")  # fmt: skip
+    assert "8 frames" in summary and "colourized with your hints" in summary
+    plain = client.predict(clip, colorize="always", api_name="/restore_video")[0]
+    for index in (0, 7):
+        with_hints, without = (read_clip(Path(video))[0][index] for video in (hinted, plain))
+        assert disc_distance_to_blue(with_hints, index) < disc_distance_to_blue(without, index) / 2, index
+    (tmp_path / "hints" / "9.json").write_text("[]")
+    with pytest.raises(AppError, match="9.json: there is no frame 9"):
+        client.predict(clip, hints=[handle_file(str(tmp_path / "hints" / "9.json"))], api_name="/restore_video")
+
+
 def test_a_file_that_is_not_a_video_is_refused(client, tmp_path):
     bad = tmp_path / "reel.mp4"
     bad.write_text("not a video")
