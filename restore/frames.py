@@ -69,16 +69,18 @@ def process_frames(
     if problems:
         raise ImageError(*problems[0])
     if hints_dir is not None:  # hint images kept beside the frames are no frames
-        if source.resolve().is_relative_to(Path(hints_dir).resolve()):
+        hints_folder = Path(hints_dir).resolve()
+        if source.resolve().is_relative_to(hints_folder):
             raise HintsError(hints_dir, "the hints folder holds the frames; keep the hints in a folder of their own")
-        jobs = [job for job in jobs if not job.source.resolve().is_relative_to(Path(hints_dir).resolve())]
+        jobs = [job for job in jobs if not job.source.resolve().is_relative_to(hints_folder)]
         if not jobs:
             raise ImageError(source, "no frames besides the hints folder")
-    tracker = film_hints(hints_dir, options.colorize, *load_image(jobs[0].source).rgb.shape[:2], len(jobs))
+    frame_size = load_image(jobs[0].source).rgb.shape[:2]
+    tracker = film_hints(hints_dir, options.colorize, *frame_size, len(jobs))
     between = _in_between_paths(jobs, factor)
     samples = (load_image(jobs[i].source).rgb for i in sample_indices(len(jobs)))
     colorize = "always" if tracker else decide_colorize(options.colorize, samples)
-    batch = batch or auto_batch(*load_image(jobs[0].source).rgb.shape[:2])
+    batch = batch or auto_batch(*frame_size)
     sequence = SequenceOptions.build(options, colorize, temporal=temporal, batch=batch)
     output.mkdir(parents=True, exist_ok=True)
     with locked(output):

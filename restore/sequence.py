@@ -121,8 +121,7 @@ def run_sequence(
     with _Writer(finish, depth=2 * options.batch) as writer:
 
         def run(batch: list[Frame], maps: list[np.ndarray | None]) -> None:
-            given = maps if any(hint is not None for hint in maps) else None
-            outputs = restorer.process_batch([frame.rgb for frame in batch], options.process, hints=given)
+            outputs = restorer.process_batch([frame.rgb for frame in batch], options.process, hints=maps)
             for frame, rgb in zip(batch, outputs, strict=True):
                 if frame.index >= start:
                     writer.put((frame, rgb))
