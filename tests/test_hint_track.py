@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from test_frames import revive_frames
 from test_hints import ab_of, mean_ab
+from test_video import revive_video
 
 from benchmarks.clips import kill_midway, object_frames, pan_frames, read_clip, to_gray, write_clip
-from restore.cli import main
 from restore.errors import HintsError
 from restore.hint_track import HintTracker, keyframe_files
 from restore.sequence import Frame
@@ -70,12 +71,6 @@ def test_hint_files_not_named_by_frame_number_are_refused(tmp_path, name, messag
         keyframe_files(tmp_path)
 
 
-def revive_frames(source, out, weights_dir, *args: object) -> int:
-    return main(
-        ["frames", str(source), "-o", str(out), "--weights", str(weights_dir), "--device", "cpu", *map(str, args)]
-    )
-
-
 def test_frames_with_a_keyframe_hint_colour_the_object_along_the_shot(tmp_path, weights_dir, capsys):
     frames = to_gray(object_frames(12, **DISC))
     (tmp_path / "in").mkdir()
@@ -126,8 +121,7 @@ def test_a_hinted_video_keeps_its_sound_and_a_killed_run_resumes_to_the_same_fra
     disc_hint(tmp_path / "hints", 3)
     common = ["--hints-dir", tmp_path / "hints", "--chunk", 8, "--batch", 4]
     whole = tmp_path / "whole.mp4"
-    assert main(["video", str(clip), "-o", str(whole), "--weights", str(weights_dir), "--device", "cpu",
-                 *map(str, common)]) == 0  # fmt: skip
+    assert revive_video(clip, whole, weights_dir, *common) == 0
     frames, times, audio, _ = read_clip(clip)
     out_frames, out_times, out_audio, _ = read_clip(whole)
     assert out_times == times and out_audio == audio
@@ -137,5 +131,5 @@ def test_a_hinted_video_keeps_its_sound_and_a_killed_run_resumes_to_the_same_fra
     args = ["video", clip, "-o", resumed, "--weights", weights_dir, "--device", "cpu", *common]
     kill_midway(args, lambda: len(list(work.glob("seg_*.bin"))), 2)  # frames 0-15 done; the hint is on frame 3
     assert not resumed.exists() and 2 <= len(list(work.glob("seg_*.bin"))) < 5  # so frames from 16-32 on are redone
-    assert main([str(arg) for arg in args]) == 0
+    assert revive_video(clip, resumed, weights_dir, *common) == 0
     assert resumed.read_bytes() == whole.read_bytes()
