@@ -162,14 +162,23 @@ class Restorer:
         return self.restore_images([rgb], tile=tile, strength=strength, scratches=scratches)[0]
 
     def restore_images(
-        self, images: Sequence[np.ndarray], *, tile: int | None = None, strength: float = 1.0, scratches: bool = False
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        tile: int | None = None,
+        strength: float = 1.0,
+        scratches: bool = False,
+        correct: bool = True,
     ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile. The manifest's
-        global correction follows the restore model; a neutral gray photo comes back gray."""
+        global correction follows the restore model (unless `correct` is False: what the correction is fitted
+        on); a neutral gray photo comes back gray."""
         ProcessOptions(tile=tile, strength=strength, scratches=scratches)  # checks them
         if scratches:
             self._check_damage_map()
-        restored = self._correct(self._run_restore(images, tile, scratches))
+        restored = self._run_restore(images, tile, scratches)
+        if correct:
+            restored = self._correct(restored)
         if strength != 1.0:
             restored = [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
         # a gray photo restores to gray: no tint from the correction, no colour in repaired scratches

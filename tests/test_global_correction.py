@@ -128,3 +128,19 @@ def test_fit_correction_learns_to_undo_fading_and_the_restorer_applies_it(tmp_pa
     error = lambda rgb: np.abs(rgb.astype(float) - photo).mean()  # noqa: E731
     assert error(apply_colour_transform(faded, matrix)) < 0.7 * error(faded)
 
+
+def test_fit_correction_behind_a_restorer_fits_on_its_outputs(tmp_path):
+    pytest.importorskip("torch")
+    from training.cli import main as revive_train
+
+    names = (*SAMPLE_PHOTOS, "immunohistochemistry", "colorwheel")
+    photos = write_sample_photos(tmp_path / "photos", names, ".png")
+    weights = write_weights(tmp_path / "weights", correct=False)
+    run = tmp_path / "run"
+    args = ["fit-correction", "--data", str(photos), "--holdout", str(photos), "--run", str(run),
+            "--behind", str(weights), "--preset", "tone", "--draws", "8", "--iters", "500"]  # fmt: skip
+    assert revive_train(args) == 0
+    (cache,) = run.glob("samples-fit-*.npz")
+    assert "tone-behind" in cache.name  # full-size copies through the restore model, not thumbnails toned
+    summary = json.loads((run / "log.json").read_text())["summary"]
+    assert summary["holdout_psnr_corrected"] > summary["holdout_psnr_uncorrected"] + 1.0

@@ -1,11 +1,14 @@
 """Train restore's global tone correction (training.global_correction), and export it.
 
-    revive-train fit-correction --data FIT_DIR --holdout HOLDOUT_DIR --run RUN_DIR [--export weights/]
+    revive-train fit-correction --data FIT_DIR --holdout HOLDOUT_DIR --run RUN_DIR [--behind weights/]
+        [--export weights/]
 
-1. Samples (cached in RUN_DIR/samples-*.npz): each photo, resized to SIZE x SIZE, is given the `tone` preset's
-   tone effects `--draws` times (a share of draws leave it sound): what a restorer that leaves tone alone
-   (`keep_tone`) outputs for a damaged print. The target is the photo itself (gray when the copy is gray). Kept
-   are the correction's input features and both images at LOSS_SIZE (a global transform's error shows at any size).
+1. Samples (cached in RUN_DIR/samples-*.npz): with `--behind WEIGHTS_DIR`, each photo is degraded `--draws`
+   times with `--preset` (default train4, the restorer's training mix, a share of draws left sound) and restored
+   by that folder's restore model: exactly what the correction sees when it runs. Without it, each photo,
+   resized to SIZE x SIZE, gets the `tone` preset's tone effects alone: what a perfect restorer that leaves tone
+   alone (`keep_tone`) would output. The target is the photo itself (gray when the copy is gray). Kept are the
+   correction's input features and both images at LOSS_SIZE (a global transform's error shows at any size).
 2. Fit: the head learns to maximise the mean PSNR (the mean of per-photo log squared errors, floored at 50 dB)
    between the corrected copy and the target; the step with the best holdout score is kept.
 3. Export (`--export DIR`): restore_global.onnx and its manifest entry (task "correct") in DIR, next to the
@@ -15,8 +18,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -24,36 +29,59 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from restore import Restorer
 from restore.commands.common import positive_int
 from training.data import list_images, read_rgb, restore_target
 from training.degradations import PRESETS, degrade
 from training.global_correction import FEATURES, SIZE, GlobalCorrection, apply_correction
 from training.trainer import cpu_description
 
+CopyMaker = Callable[[np.ndarray, list[np.random.Generator]], list[tuple[np.ndarray, np.ndarray]]]
 LOSS_SIZE = 48
 FLOOR = 1e-5  # a squared error this small counts as perfect (50 dB)
 
 
-def make_samples(photos: list[Path], draws: int, seed: int) -> dict[str, np.ndarray]:
-    """Per draw: the correction's features of the toned copy, and the copy and its target at LOSS_SIZE (uint8)."""
+def toned_copies(photo: np.ndarray, rngs: list[np.random.Generator]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(copy, target) per generator: the photo at SIZE x SIZE with the `tone` preset's effects, and itself."""
+    small = cv2.resize(photo, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    copies = [degrade(small, PRESETS["tone"], rng) for rng in rngs]
+    return [(copy, restore_target(small, copy)) for copy in copies]
+
+
+def restored_copies(
+    photo: np.ndarray, rngs: list[np.random.Generator], restorer: Restorer, preset: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(copy, target) per generator: the photo degraded with `preset` and restored (uncorrected), and itself."""
+    degraded = [degrade(photo, PRESETS[preset], rng) for rng in rngs]
+    restored = [restorer.restore_images([copy], correct=False)[0] for copy in degraded]
+    return [(copy, restore_target(photo, damaged)) for copy, damaged in zip(restored, degraded, strict=True)]
+
+
+def make_samples(photos: list[Path], draws: int, seed: int, make_copies: CopyMaker) -> dict[str, np.ndarray]:
+    """Per draw: the correction's features of the copy, and the copy and its target at LOSS_SIZE (uint8)."""
     count = len(photos) * draws
     features = torch.empty(count, FEATURES)
     image, target = (np.empty((count, LOSS_SIZE, LOSS_SIZE, 3), np.uint8) for _ in range(2))  # no heap fragments
+    shrink = functools.partial(cv2.resize, dsize=(LOSS_SIZE, LOSS_SIZE), interpolation=cv2.INTER_AREA)
     for index, path in enumerate(tqdm(photos, desc="samples")):
-        small = cv2.resize(read_rgb(path), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-        copies = [degrade(small, PRESETS["tone"], np.random.default_rng([seed, index, draw])) for draw in range(draws)]
+        pairs = make_copies(read_rgb(path), [np.random.default_rng([seed, index, draw]) for draw in range(draws)])
         rows = slice(index * draws, (index + 1) * draws)
-        features[rows] = GlobalCorrection.features(to_tensor(np.stack(copies)))
-        image[rows] = [cv2.resize(copy, (LOSS_SIZE, LOSS_SIZE), interpolation=cv2.INTER_AREA) for copy in copies]
-        target[rows] = [cv2.resize(restore_target(small, copy), (LOSS_SIZE, LOSS_SIZE), interpolation=cv2.INTER_AREA)
-                        for copy in copies]  # fmt: skip
+        thumbnails = [cv2.resize(copy, (SIZE, SIZE), interpolation=cv2.INTER_AREA) for copy, _ in pairs]
+        features[rows] = GlobalCorrection.features(to_tensor(np.stack(thumbnails)))
+        image[rows] = [shrink(copy) for copy, _ in pairs]
+        target[rows] = [shrink(clean) for _, clean in pairs]
     return {"features": features.numpy(), "image": image, "target": target}
 
 
 def cached_samples(folder: Path, run: Path, name: str, args: argparse.Namespace) -> dict[str, np.ndarray]:
-    path = run / f"samples-{name}-draws{args.draws}-seed{args.seed}.npz"  # the cache of these settings only
+    source = f"{args.preset}-behind" if args.behind else "toned"
+    path = run / f"samples-{name}-{source}-draws{args.draws}-seed{args.seed}.npz"  # the cache of these settings only
     if not path.exists():
-        samples = make_samples(list_images(folder), args.draws, args.seed + (name == "holdout"))
+        make_copies: CopyMaker = toned_copies
+        if args.behind:
+            restorer = Restorer(args.behind, device="cpu")
+            make_copies = functools.partial(restored_copies, restorer=restorer, preset=args.preset)
+        samples = make_samples(list_images(folder), args.draws, args.seed + (name == "holdout"), make_copies)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **samples)
         tmp.rename(path)
@@ -76,7 +104,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--holdout", type=Path, required=True, help="photos to choose the step on (not val)")
     parser.add_argument("--run", type=Path, required=True, help="run folder: samples cache, checkpoint, log")
     parser.add_argument("--export", type=Path, default=None, help="write restore_global.onnx and register it here")
-    parser.add_argument("--draws", type=int, default=8, help="toned copies of each photo (default 8)")
+    parser.add_argument(
+        "--behind",
+        type=Path,
+        default=None,
+        help="a weights folder: fit on its restore model's outputs of degraded photos",
+    )
+    parser.add_argument(
+        "--preset",
+        default="train4",
+        choices=sorted(PRESETS),
+        help="with --behind: the degradation preset (default train4)",
+    )
+    parser.add_argument("--draws", type=int, default=8, help="copies of each photo (default 8)")
     parser.add_argument("--iters", type=positive_int, default=6000)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
