@@ -94,19 +94,6 @@ def test_tone_quantiles_find_a_faded_prints_black_point():
     assert torch.allclose(black(faded), 0.2 + 0.8 * black(photo), atol=1e-4)
 
 
-def test_colour_covariance_follows_a_faded_and_yellowed_print():
-    torch = pytest.importorskip("torch")
-    from training.global_correction import colour_covariance
-
-    photo = torch.from_numpy(data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
-    gain = torch.tensor([0.8, 0.7, 0.5]).view(1, 3, 1, 1)  # less contrast, blue faded most: yellowed
-    toned = 0.15 + gain * photo
-    features, changed = colour_covariance(photo)[0], colour_covariance(toned)[0]
-    scale = torch.tensor([0.8 * 0.8, 0.8 * 0.7, 0.8 * 0.5, 0.7 * 0.7, 0.7 * 0.5, 0.5 * 0.5]).sqrt()
-    assert torch.allclose(changed[:6], scale * features[:6], atol=1e-4)  # covariances scale, offsets drop out
-    assert torch.allclose(changed[6:], 0.15 + gain.flatten().repeat(2) * features[6:], atol=1e-4)  # min, max
-
-
 def test_fit_correction_learns_to_undo_fading_and_the_restorer_applies_it(tmp_path):
     pytest.importorskip("torch")
     from training.cli import main as revive_train

@@ -20,9 +20,7 @@ SIZE = 128  # the side the photo is resized to, its aspect not kept
 HISTOGRAM_BINS = 8
 STATISTICS = 3 * (2 + HISTOGRAM_BINS)
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-COVARIANCE = 6 + 3 + 3  # the covariance matrix's upper triangle, each channel's minimum and maximum
-_UPPER = ([0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2])  # (row, column) of the upper triangle of a 3 x 3 matrix
-FEATURES = STATISTICS + 4 * len(QUANTILES) + 3 + COVARIANCE
+FEATURES = STATISTICS + 4 * len(QUANTILES) + 3
 LUMA = (0.299, 0.587, 0.114)
 
 
@@ -53,17 +51,6 @@ def tone_quantiles(rgb: torch.Tensor) -> torch.Tensor:
     return torch.cat([quantiles.flatten(1), chroma], dim=1)
 
 
-def colour_covariance(rgb: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) RGB in [0, 1] -> (N, COVARIANCE): the upper triangle of the channels' covariance matrix, as
-    signed square roots (in the units of the pixels, as an affine transform scales them), and each channel's
-    minimum and maximum. An affine colour transform acts on the mean and the covariance alone."""
-    values = rgb.flatten(2)
-    centred = values - values.mean(dim=2, keepdim=True)
-    covariance = torch.einsum("nip,njp->nij", centred, centred) / values.shape[2]
-    upper = covariance[:, _UPPER[0], _UPPER[1]]
-    return torch.cat([upper.sign() * upper.abs().sqrt(), values.amin(dim=2), values.amax(dim=2)], dim=1)
-
-
 def apply_correction(rgb: torch.Tensor, correction: torch.Tensor) -> torch.Tensor:
     """rgb + A rgb + b for each photo: (N, 3, H, W) in [0, 1] and (N, 3, 4) [A | b] -> (N, 3, H, W), clipped."""
     matrix, offset = correction[:, :, :3], correction[:, :, 3]
@@ -75,17 +62,12 @@ class GlobalCorrection(nn.Module):
     """(N, 3, SIZE, SIZE) restored RGB in [0, 1] -> (N, 3, 4) [A | b] of its tone correction."""
 
     def __init__(self, hidden: int = 256, dropout: float = 0.2):
-        """Two hidden layers: with one, the head fitted its training photos no better than held-out ones
-        (model card)."""
         super().__init__()
         # the training features' mean and spread (`normalize_features`): the head sees standardised features
         self.register_buffer("feature_mean", torch.zeros(FEATURES))
         self.register_buffer("feature_scale", torch.ones(FEATURES))
         self.head = nn.Sequential(
             nn.Linear(FEATURES, hidden),
-            nn.ReLU(),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, hidden),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(hidden, 12),
@@ -95,8 +77,8 @@ class GlobalCorrection(nn.Module):
 
     @staticmethod
     def features(rgb: torch.Tensor) -> torch.Tensor:
-        """The photo's colour statistics, tone quantiles and colour covariance, (N, FEATURES)."""
-        return torch.cat([colour_statistics(rgb), tone_quantiles(rgb), colour_covariance(rgb)], dim=1)
+        """The photo's colour statistics and tone quantiles, (N, FEATURES)."""
+        return torch.cat([colour_statistics(rgb), tone_quantiles(rgb)], dim=1)
 
     def normalize_features(self, features: torch.Tensor) -> None:
         """Standardise the head's input by these (training) features' mean and spread."""
