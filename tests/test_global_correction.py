@@ -4,6 +4,7 @@ applied to every pixel (tiling cannot change it); the trainable network and its 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -94,19 +95,25 @@ def test_tone_quantiles_find_a_faded_prints_black_point():
     assert torch.allclose(black(faded), 0.2 + 0.8 * black(photo), atol=1e-4)
 
 
-def test_fit_correction_learns_to_undo_fading_and_the_restorer_applies_it(tmp_path):
-    pytest.importorskip("torch")
+def fit_correction(tmp_path, *options: str) -> tuple[Path, dict]:
+    """`revive-train fit-correction` (500 steps) on six sample photos, with `options`, behind tiny weights:
+    the weights folder and the fit's summary; the holdout score must beat the uncorrected copies by 1 dB."""
     from training.cli import main as revive_train
 
     names = (*SAMPLE_PHOTOS, "immunohistochemistry", "colorwheel")
     photos = write_sample_photos(tmp_path / "photos", names, ".png")
     weights = write_weights(tmp_path / "weights", correct=False)
     run = tmp_path / "run"
-    args = ["fit-correction", "--data", str(photos), "--holdout", str(photos), "--run", str(run),
-            "--draws", "16", "--iters", "500", "--export", str(weights)]  # fmt: skip
-    assert revive_train(args) == 0
+    args = ["fit-correction", "--data", str(photos), "--holdout", str(photos), "--run", str(run), "--iters", "500"]
+    assert revive_train([*args, *(option.format(weights=weights) for option in options)]) == 0
     summary = json.loads((run / "log.json").read_text())["summary"]
     assert summary["holdout_psnr_corrected"] > summary["holdout_psnr_uncorrected"] + 1.0
+    return weights, summary
+
+
+def test_fit_correction_learns_to_undo_fading_and_the_restorer_applies_it(tmp_path):
+    pytest.importorskip("torch")
+    weights, _ = fit_correction(tmp_path, "--draws", "16", "--export", "{weights}")
     photo = data.astronaut()[::2, ::2]
     faded = (40 + 0.75 * photo).astype(np.uint8)  # lifted blacks, less contrast
     restorer = Restorer(weights, device="cpu")
@@ -118,16 +125,6 @@ def test_fit_correction_learns_to_undo_fading_and_the_restorer_applies_it(tmp_pa
 
 def test_fit_correction_behind_a_restorer_fits_on_its_outputs(tmp_path):
     pytest.importorskip("torch")
-    from training.cli import main as revive_train
-
-    names = (*SAMPLE_PHOTOS, "immunohistochemistry", "colorwheel")
-    photos = write_sample_photos(tmp_path / "photos", names, ".png")
-    weights = write_weights(tmp_path / "weights", correct=False)
-    run = tmp_path / "run"
-    args = ["fit-correction", "--data", str(photos), "--holdout", str(photos), "--run", str(run),
-            "--behind", str(weights), "--preset", "tone", "--draws", "8", "--iters", "500"]  # fmt: skip
-    assert revive_train(args) == 0
-    (cache,) = run.glob("samples-fit-*.npz")
+    fit_correction(tmp_path, "--behind", "{weights}", "--preset", "tone", "--draws", "8")
+    (cache,) = (tmp_path / "run").glob("samples-fit-*.npz")
     assert "tone-behind" in cache.name  # full-size copies through the restore model, not thumbnails toned
-    summary = json.loads((run / "log.json").read_text())["summary"]
-    assert summary["holdout_psnr_corrected"] > summary["holdout_psnr_uncorrected"] + 1.0
