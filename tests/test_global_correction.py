@@ -128,3 +128,17 @@ def test_fit_correction_behind_a_restorer_fits_on_its_outputs(tmp_path):
     fit_correction(tmp_path, "--behind", "{weights}", "--preset", "tone", "--draws", "8")
     (cache,) = (tmp_path / "run").glob("samples-fit-*.npz")
     assert "tone-behind" in cache.name  # full-size copies through the restore model, not thumbnails toned
+
+
+def test_fit_correction_behind_a_folder_without_weights_is_one_line(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from training.cli import main as revive_train
+
+    photos = write_sample_photos(tmp_path / "photos", SAMPLE_PHOTOS[:1], ".png")
+    run = tmp_path / "run"
+    args = ["fit-correction", "--data", str(photos), "--holdout", str(photos), "--run", str(run),
+            "--behind", str(tmp_path / "missing")]  # fmt: skip
+    assert revive_train(args) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("revive-train: error:") and "manifest.json" in error and "\n" not in error
+    assert not run.exists()  # failed before making anything

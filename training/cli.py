@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from restore.commands.common import positive_int
+from restore.errors import ReviveError
 from training.config import merge, parse_override, resolve
 
 EXAMPLES = """examples:
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as error:
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError, ReviveError) as error:
         print(f"revive-train: error: {error}", file=sys.stderr)
         return 1
 

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from restore import Restorer
 from restore.commands.common import positive_int
+from restore.manifest import load_manifest
 from training.data import list_images, read_rgb, restore_target
 from training.degradations import PRESETS, degrade
 from training.global_correction import FEATURES, SIZE, GlobalCorrection, apply_correction
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Samples, fit, and export when asked; prints the summary. Returns the exit status."""
     start = time.perf_counter()  # samples (when not cached) and fit
+    if args.behind:
+        load_manifest(args.behind).model("restore")  # WeightsError now, not after the first photo
     args.run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
     fit, holdout = (cached_samples(folder, args.run, name, args) for folder, name in
