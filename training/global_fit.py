@@ -75,8 +75,11 @@ def make_samples(photos: list[Path], draws: int, seed: int, make_copies: CopyMak
 
 
 def cached_samples(folder: Path, run: Path, name: str, args: argparse.Namespace) -> dict[str, np.ndarray]:
-    source = f"{args.preset}-behind" if args.behind else "toned"
-    path = run / f"samples-{name}-{source}-draws{args.draws}-seed{args.seed}.npz"  # the cache of these settings only
+    # the cache of these settings only: behind a restorer, of that restore model's file
+    source = (
+        f"{args.preset}-behind-{load_manifest(args.behind).model('restore').sha256[:12]}" if args.behind else "toned"
+    )
+    path = run / f"samples-{name}-{source}-draws{args.draws}-seed{args.seed}.npz"
     if not path.exists():
         make_copies: CopyMaker = toned_copies
         if args.behind:
