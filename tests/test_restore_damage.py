@@ -46,6 +46,21 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return {"root": root, "plain": root / "plain", "head": root / "head"}
 
 
+def test_a_run_started_from_the_head_only_export_trains_the_whole_restorer(runs, tmp_path):
+    from training.cli import main as revive_train
+
+    run = tmp_path / "run"
+    args = ["fit", "--task", "restore", "--data", str(runs["root"] / "photos"), "--out", str(run),
+            "--init-from", str(runs["head"] / "restore.onnx"), "--iters", "2", "--pretrain-iters", "2",
+            "--batch", "2", "--crop", "32", "--set", "workers=0", "--set", "threads=1"]  # fmt: skip
+    assert revive_train(args) == 0
+    started = checkpoint.load(run / "last.pt")["generator"]
+    shipped = checkpoint.ema_generator_state(checkpoint.load(runs["root"] / "head-run" / "last.pt"))
+    assert started["damage.4.weight"].shape == shipped["damage.4.weight"].shape  # the head's shape came along
+    moved = [name for name in started if name.startswith("unet.") and not torch.equal(started[name], shipped[name])]
+    assert moved  # the U-Net trains too: the head-only stage's train_only stayed behind
+
+
 def _with_threshold(source: Path, folder: Path, threshold: float | None) -> Path:
     """A copy of the weights whose manifest inpaints at `threshold` (None: no damage entry)."""
     shutil.copytree(source, folder)

@@ -34,9 +34,14 @@ TOOLS = {  # subcommands that are modules with their own parsers: name -> (modul
 }
 
 
+TRAINING_SCHEDULE = ("train_only", "freeze_encoder_iters", "encoder_lr_scale")  # how it trained, not its shape
+
+
 def shipped_structure(model: Path) -> dict:
     """The generator and colour-head settings recorded in the manifest beside an exported model, so that
-    `--init-from weights/x.onnx` builds a network of the same shape ({} for checkpoints or unknown files)."""
+    `--init-from weights/x.onnx` builds a network of the same shape ({} for checkpoints or unknown files). The
+    generator's TRAINING_SCHEDULE is left to the new run's config: the shipped restorer's last stage trained its
+    damage head alone, and a run started from it trained nothing else."""
     from restore.manifest import MANIFEST_NAME, read_manifest_json
 
     if model.suffix != ".onnx" or not (model.parent / MANIFEST_NAME).exists():
@@ -44,7 +49,12 @@ def shipped_structure(model: Path) -> dict:
     for entry in read_manifest_json(model.parent).get("models", {}).values():
         if entry.get("file") == model.name and "config" in entry.get("training", {}):
             config = entry["training"]["config"]
-            return {key: config[key] for key in ("generator", "color") if key in config}
+            structure = {key: config[key] for key in ("generator", "color") if key in config}
+            if "generator" in structure:
+                structure["generator"] = {
+                    key: value for key, value in structure["generator"].items() if key not in TRAINING_SCHEDULE
+                }
+            return structure
     return {}
 
 
