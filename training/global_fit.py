@@ -54,7 +54,7 @@ def restored_copies(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(copy, target) per generator: the photo degraded with `preset` and restored (uncorrected), and itself."""
     degraded = [degrade(photo, PRESETS[preset], rng) for rng in rngs]
-    restored = [restorer.restore_images([copy], correct=False)[0] for copy in degraded]
+    restored = restorer.restore_images(degraded, correct=False)  # one batch: the copies share the photo's size
     return [(copy, restore_target(photo, damaged)) for copy, damaged in zip(restored, degraded, strict=True)]
 
 
@@ -74,17 +74,24 @@ def make_samples(photos: list[Path], draws: int, seed: int, make_copies: CopyMak
     return {"features": features.numpy(), "image": image, "target": target}
 
 
-def cached_samples(folder: Path, run: Path, name: str, args: argparse.Namespace) -> dict[str, np.ndarray]:
-    # the cache of these settings only: behind a restorer, of that restore model's file
-    source = (
-        f"{args.preset}-behind-{load_manifest(args.behind).model('restore').sha256[:12]}" if args.behind else "toned"
-    )
-    path = run / f"samples-{name}-{source}-draws{args.draws}-seed{args.seed}.npz"
+def copy_maker(args: argparse.Namespace) -> tuple[str, CopyMaker]:
+    """How the samples' copies are made, and its name for the samples cache: tone-only thumbnails, or with
+    `--behind`, that folder's restore model (named by its file's sha256; WeightsError when it has none)."""
+    if not args.behind:
+        return "toned", toned_copies
+    sha256 = load_manifest(args.behind).model("restore").sha256
+    restorer = Restorer(args.behind, device="cpu")  # its session starts with the first photo
+    make_copies = functools.partial(restored_copies, restorer=restorer, preset=args.preset)
+    return f"{args.preset}-behind-{sha256[:12]}", make_copies
+
+
+def cached_samples(
+    folder: Path, name: str, source: tuple[str, CopyMaker], args: argparse.Namespace
+) -> dict[str, np.ndarray]:
+    """The samples of the photos in `folder`, made by `source` (copy_maker) unless RUN_DIR caches them."""
+    source_name, make_copies = source
+    path = args.run / f"samples-{name}-{source_name}-draws{args.draws}-seed{args.seed}.npz"  # these settings only
     if not path.exists():
-        make_copies: CopyMaker = toned_copies
-        if args.behind:
-            restorer = Restorer(args.behind, device="cpu")
-            make_copies = functools.partial(restored_copies, restorer=restorer, preset=args.preset)
         samples = make_samples(list_images(folder), args.draws, args.seed + (name == "holdout"), make_copies)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, **samples)
@@ -137,11 +144,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Samples, fit, and export when asked; prints the summary. Returns the exit status."""
     start = time.perf_counter()  # samples (when not cached) and fit
-    if args.behind:
-        load_manifest(args.behind).model("restore")  # WeightsError now, not after the first photo
+    source = copy_maker(args)  # a weights folder without a restore model fails here, before anything is made
     args.run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
-    fit, holdout = (cached_samples(folder, args.run, name, args) for folder, name in
+    fit, holdout = (cached_samples(folder, name, source, args) for folder, name in
                     ((args.data, "fit"), (args.holdout, "holdout")))  # fmt: skip
     features, image, target = torch.from_numpy(fit["features"]), to_tensor(fit["image"]), to_tensor(fit["target"])
     holdout_features, holdout_image = torch.from_numpy(holdout["features"]), to_tensor(holdout["image"])
