@@ -14,6 +14,9 @@ For two consecutive frames A and B and a time 0 < t < 1 between them:
   of A moves to that pixel (the inversion does not converge) and where the sample lies outside the frame;
   the same for B. These weights apply only where the two warped frames disagree; elsewhere they are averaged
   with weights 1 - t and t, which keeps noise and flow errors from picking one side.
+- The zero-motion candidate: where the two frames match better in place than along the flow (over a
+  Gaussian window), they are cross-faded in place, so a film's still gate and frame edge stay put while the
+  picture pans behind them, and the flow's drift in grain does not move a still background.
 - No interpolation across a scene cut (restore.temporal.scene_change of the two frames): the in-between
   frames repeat A.
 
@@ -48,6 +51,7 @@ class InterpolationSettings:
     inversion_steps: int = 4  # fixed-point iterations that invert the motion to time t (even: steadier at edges)
     visibility_px: float = 3.0  # forward-backward and inversion errors: weight exp(-(error / this)^2)
     disagreement: float = 20.0  # 8-bit levels: where the warped frames differ by less, plain averaging
+    match_sigma: float = 6.0  # px: Gaussian window over which the flow and zero-motion candidates are compared
 
 
 class Pair:
@@ -207,12 +211,24 @@ def _blend(
     visibility = own * np.exp(-other_error / scale), other_own * np.exp(-error / scale)
     total = visibility[0] + visibility[1]
     occlusion_weight = np.where(total > 1e-3, visibility[0] / np.maximum(total, 1e-3), np.float32(1 - t))
-    difference = cv2.cvtColor(cv2.absdiff(warped, other_warped), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    difference = cv2.GaussianBlur(difference, (0, 0), 2.0)
+    difference = _mismatch(warped, other_warped, 2.0)
     trust = np.clip(difference / np.float32(settings.disagreement) - 1, 0, 1)  # 0 at the threshold, 1 at twice it
     weight = ((1 - trust) * np.float32(1 - t) + trust * occlusion_weight)[..., None]
-    out = weight * warped + (1 - weight) * other_warped
+    moving = weight * warped + (1 - weight) * other_warped
+    # The zero-motion candidate, as motion-compensated rate converters keep the zero vector among their
+    # candidates: where the two frames match better unmoved than along the flow (a film's static gate and
+    # frame edge, a still background the flow drifts over in grain), the frames are cross-faded in place.
+    still = _mismatch(*frames, settings.match_sigma), _mismatch(warped, other_warped, settings.match_sigma)
+    still_weight = (still[1] ** 4 / (still[0] ** 4 + still[1] ** 4 + 1))[..., None]
+    static = np.float32(1 - t) * frames[0] + np.float32(t) * frames[1].astype(np.float32)
+    out = still_weight * static + (1 - still_weight) * moving
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _mismatch(first: np.ndarray, second: np.ndarray, sigma: float) -> np.ndarray:
+    """Local mean absolute difference of two RGB images' luma (8-bit levels), over a Gaussian window."""
+    difference = cv2.cvtColor(cv2.absdiff(first, second), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return cv2.GaussianBlur(difference, (0, 0), sigma)
 
 
 def _sample(
