@@ -162,7 +162,11 @@ def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
 
     def session(model: ModelSpec, providers: list[str]) -> Any:
         # enable_fallback=0: ORT's own fallback prints banners to stdout; ours logs one line.
-        return ort.InferenceSession(str(model.path), options, providers=providers, enable_fallback=0)
+        made = ort.InferenceSession(str(model.path), options, providers=providers, enable_fallback=0)
+        hidden = [name for name in _manifest_outputs(spec) if name not in {o.name for o in made.get_outputs()}]
+        if not hidden:
+            return made
+        return ort.InferenceSession(_exposing(model.path, hidden), options, providers=providers, enable_fallback=0)
 
     def cpu_session() -> tuple[Any, Path]:
         model = model_for("cpu")
@@ -198,6 +202,22 @@ def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
     log.log(logging.WARNING if nvidia_driver_present() else logging.INFO, "CUDA could not start (%s); running on CPU",
             reason)  # fmt: skip
     return fallback
+
+
+def _manifest_outputs(spec: ModelSpec) -> list[str]:
+    """The tensors besides its main output that the manifest says a model gives: a colorizer's distribution."""
+    return [spec.distribution.output] if spec.distribution is not None else []
+
+
+def _exposing(path: Path, names: Sequence[str]) -> bytes:
+    """The ONNX model at `path` with the intermediate tensors `names` added to its outputs. A graph exported
+    without its colour distribution output still computes the bin logits, so its manifest can name that tensor
+    instead of shipping the weights again (ONNX Runtime refuses a name that no node produces)."""
+    import onnx  # only for such a model
+
+    model = onnx.load(str(path))
+    model.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names)
+    return model.SerializeToString()
 
 
 def nvidia_driver_present() -> bool:

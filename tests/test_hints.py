@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+
 import numpy as np
+import onnx
 import pytest
 from PIL import Image
+from skimage import data
 
 from restore.color import rgb_to_lab
-from restore.errors import HintsError
+from restore.errors import HintsError, WeightsError
 from restore.hints import DEFAULT_RADIUS, load_hints, parse_colour, parse_points, points_json, render_points
 from restore.palette import MERGE_DELTA_E, likeliest_colours
-from restore.pipeline import Restorer
+from restore.pipeline import REPO_WEIGHTS, Restorer
 
 BLUE = (32, 64, 255)
 
@@ -215,6 +221,43 @@ def test_colour_candidates_are_the_likeliest_distinct_colours_and_follow_the_hin
         hinted.colour_candidates(gray, 100, 0)
     with pytest.raises(ValueError, match="gives no colour distribution"):
         Restorer(weights_dir, device="cpu").colour_candidates(gray, 5, 5)
+
+
+def test_a_distribution_the_graph_computes_but_does_not_output_is_exposed_by_the_manifest(hinted_weights_dir, tmp_path):
+    def without_logits_output(folder, name):  # the hinted model's graph, its logits no longer an output
+        shutil.copytree(hinted_weights_dir, folder)
+        model = onnx.load(str(folder / "colorize.onnx"))
+        kept = [output for output in model.graph.output if output.name != "ab_logits"]
+        del model.graph.output[:]
+        model.graph.output.extend(kept)
+        onnx.save(model, str(folder / "colorize.onnx"))
+        manifest = json.loads((folder / "manifest.json").read_text())
+        entry = manifest["models"]["colorize"]
+        entry["sha256"] = hashlib.sha256((folder / "colorize.onnx").read_bytes()).hexdigest()
+        entry["distribution"]["output"] = name
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        return folder
+
+    gray = gray_ramp()
+    expected = Restorer(hinted_weights_dir, device="cpu").colour_candidates(gray, 50, 35)
+    exposed = Restorer(without_logits_output(tmp_path / "hidden", "ab_logits"), device="cpu")
+    assert exposed.colour_candidates(gray, 50, 35) == expected
+    assert np.array_equal(
+        exposed.process(gray, restore=False), Restorer(hinted_weights_dir).process(gray, restore=False)
+    )
+    with pytest.raises(WeightsError, match="onnxruntime cannot load this model"):
+        Restorer(without_logits_output(tmp_path / "missing", "no_such_tensor"), device="cpu").colour_candidates(
+            gray, 5, 5
+        )
+
+
+def test_the_shipped_colorizer_offers_its_likeliest_colours():
+    gray = np.repeat(data.astronaut()[::2, ::2].mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    shipped = Restorer(REPO_WEIGHTS, device="cpu")
+    candidates = shipped.colour_candidates(gray, 128, 60)  # on the face
+    assert len(candidates) == 5 and candidates[0].probability > 0.3
+    colourized = shipped.process(gray, restore=False, colorize="always")
+    assert np.linalg.norm(ab_of(candidates[0].rgb) - ab_of(colourized[60, 128])) < 10  # the output's own colour
 
 
 def test_neighbouring_bins_merge_into_one_candidate():
