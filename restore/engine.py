@@ -44,20 +44,37 @@ class OnnxModel:
         self.session, self.path = _create_session(spec, device)
         self.providers: list[str] = self.session.get_providers()
         self.device = "cuda" if self.providers[0] == CUDA_PROVIDER else "cpu"
-        outputs = {output.name for output in self.session.get_outputs()}
-        if spec.damage is not None and spec.damage.output not in outputs:
+        self._outputs = {output.name for output in self.session.get_outputs()}
+        if spec.damage is not None and spec.damage.output not in self._outputs:
             raise WeightsError(f"{spec.path}: the manifest's damage map '{spec.damage.output}' is not a graph output")
+        self._exposed: tuple[frozenset[str], Any] | None = None  # see _session_for
 
     def run(self, feeds: dict[str, np.ndarray], output: str | Sequence[str] | None = None) -> np.ndarray:
         """Run the graph on NCHW `feeds` (tensor name -> array) and return its output (default: the model's
         output; a colorizer's `distribution.output` gives its bin logits); several output names (of one size)
         give their channels concatenated, in that order."""
         names = [output or self.spec.output.name] if output is None or isinstance(output, str) else list(output)
-        if self.device == "cuda":
-            results = run_bound(self.session, feeds, names, "cuda")
-        else:
-            results = self.session.run(names, feeds)
+        session = self._session_for(names)
+        results = run_bound(session, feeds, names, "cuda") if self.device == "cuda" else session.run(names, feeds)
         return results[0] if len(results) == 1 else np.concatenate(results, axis=1)
+
+    def _session_for(self, names: Sequence[str]) -> Any:
+        """The session that gives `names`: the model's own, or (made on first use and kept) one whose graph also
+        outputs the intermediate tensors among them, as a manifest may name a colorizer's bin logits in a graph
+        exported without that output. WeightsError if the graph has no such tensor."""
+        hidden = frozenset(names) - self._outputs
+        if not hidden:
+            return self.session
+        if self._exposed is None or not hidden <= self._exposed[0]:
+            import onnxruntime as ort
+
+            try:
+                model = _exposing(self.path, sorted(hidden))
+                session = ort.InferenceSession(model, _session_options(), providers=self.providers, enable_fallback=0)
+            except Exception as exc:  # ORT's error types derive directly from Exception
+                raise WeightsError(f"{self.path}: onnxruntime cannot load this model ({first_line(exc)})") from None
+            self._exposed = hidden, session
+        return self._exposed[1]
 
     def run_image(
         self,
@@ -132,13 +149,10 @@ def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
     return padded.reshape(height + pad_h, width + pad_w, *image.shape[2:])  # cv2 drops a 1-channel axis
 
 
-def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
-    """An InferenceSession on the providers `device` asks for, and the model file it runs; see OnnxModel."""
-    # ONNX Runtime 1.31 looks up a telemetry host at start-up; nothing may reach the network at run time.
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    import onnxruntime as ort  # imported here so that `import restore` stays light
+def _session_options() -> Any:
+    """The SessionOptions of every session."""
+    import onnxruntime as ort
 
-    ort.set_default_logger_severity(_ORT_FATAL_ONLY)  # a failing CUDA provider is reported below instead
     options = ort.SessionOptions()
     options.intra_op_num_threads = os.cpu_count() or 1
     # The memory pattern plans one block per input shape on top of what the arena already holds: twice the
@@ -148,6 +162,16 @@ def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
     # Subnormal floats in activations take the CPU's slow path: the colorizer of 2026-12-07 ran 13% slower than
     # its twin graph with other weights until they were flushed to zero (no visible change: they are < 1e-38).
     options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    return options
+
+
+def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
+    """An InferenceSession on the providers `device` asks for, and the model file it runs; see OnnxModel."""
+    # ONNX Runtime 1.31 looks up a telemetry host at start-up; nothing may reach the network at run time.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort  # imported here so that `import restore` stays light
+
+    ort.set_default_logger_severity(_ORT_FATAL_ONLY)  # a failing CUDA provider is reported below instead
 
     def model_for(on: str) -> ModelSpec:  # the model's variant for device `on`, checked, or the model itself
         model = spec.for_device(on)
@@ -162,11 +186,7 @@ def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
 
     def session(model: ModelSpec, providers: list[str]) -> Any:
         # enable_fallback=0: ORT's own fallback prints banners to stdout; ours logs one line.
-        made = ort.InferenceSession(str(model.path), options, providers=providers, enable_fallback=0)
-        hidden = [name for name in _manifest_outputs(spec) if name not in {o.name for o in made.get_outputs()}]
-        if not hidden:
-            return made
-        return ort.InferenceSession(_exposing(model.path, hidden), options, providers=providers, enable_fallback=0)
+        return ort.InferenceSession(str(model.path), _session_options(), providers=providers, enable_fallback=0)
 
     def cpu_session() -> tuple[Any, Path]:
         model = model_for("cpu")
@@ -202,11 +222,6 @@ def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
     log.log(logging.WARNING if nvidia_driver_present() else logging.INFO, "CUDA could not start (%s); running on CPU",
             reason)  # fmt: skip
     return fallback
-
-
-def _manifest_outputs(spec: ModelSpec) -> list[str]:
-    """The tensors besides its main output that the manifest says a model gives: a colorizer's distribution."""
-    return [spec.distribution.output] if spec.distribution is not None else []
 
 
 def _exposing(path: Path, names: Sequence[str]) -> bytes:
