@@ -211,19 +211,23 @@ def test_export_with_hints_matches_pytorch_and_the_manifest_describes_the_input(
     assert entry["size_multiple"] == 32
 
 
-def test_an_automatic_export_of_a_hinted_model_has_no_hints_input_and_colours_as_with_no_hints(hinted_colorizer):
+def test_an_automatic_export_of_a_hinted_model_has_no_hints_input_and_colours_and_offers_colours_as_with_no_hints(
+    hinted_colorizer,
+):
     from restore.pipeline import Restorer
     from training.export import export
 
     root = hinted_colorizer["root"]
     entry = export(root / "run" / "last.pt", root / "automatic", hints=False)
-    assert "hints" not in entry["inputs"] and "distribution" not in entry
+    assert "hints" not in entry["inputs"] and entry["distribution"]["output"] == "ab_logits"  # the palette's
     assert entry["training"]["parity_max_abs_error"] < 1e-3
     automatic, hinted = Restorer(root / "automatic", device="cpu"), Restorer(root / "weights", device="cpu")
     assert automatic.manifest.model("colorize").hints is None and hinted.manifest.model("colorize").hints
     gray = np.repeat(data.camera()[::4, ::4, None], 3, axis=2)
     colour = [r.process(gray, restore=False, colorize="always").astype(int) for r in (automatic, hinted)]
     assert np.abs(colour[0] - colour[1]).max() <= 1
+    candidates = [r.colour_candidates(gray, 30, 40) for r in (automatic, hinted)]
+    assert [c.rgb for c in candidates[0]] == [c.rgb for c in candidates[1]]
 
 
 def test_restorer_feeds_zero_hints_automatically_and_given_hints_move_the_colour(hinted_colorizer):

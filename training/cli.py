@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="hints",
         action="store_false",
         help="colorize: export a hinted model's automatic graph only, without the hints input (while its hints "
-        "are not good enough to offer)",
+        "are not good enough to offer); its colour distribution output stays, for the palette",
     )
     export.set_defaults(handler=_export)
 

@@ -177,22 +177,30 @@ class ColorizeGraph(nn.Module):
         super().__init__()
         self.generator = generator
 
-    def forward(self, lightness: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
-        return self.generator.predict(lightness, temperature)
+    def forward(
+        self, lightness: torch.Tensor, temperature: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        return self.outputs(lightness, temperature, None)
+
+    def outputs(
+        self, lightness: torch.Tensor, temperature: torch.Tensor, hints: torch.Tensor | None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """a*b*, and with the bins head also its logits over the ab bins at the head's stride (the decoding's
+        own: the colour distribution a colour picker shows)."""
+        if self.generator.head != "bins":
+            return self.generator.predict(lightness, temperature, hints)
+        logits = self.generator.logits(self.generator(lightness, hints))
+        return self.generator.decode(logits, temperature, lightness.shape[-2:], shifted=True), logits
 
 
 class HintedColorizeGraph(ColorizeGraph):
-    """Takes hints in natural units, (N, 3, H, W) = a*, b*, mask (1 where hinted), at the L input's size, and also
-    returns the colour head's logits over the ab bins at stride 2 (the distribution a colour picker shows)."""
+    """Takes hints in natural units, (N, 3, H, W) = a*, b*, mask (1 where hinted), at the L input's size."""
 
-    def forward(
+    def forward(  # type: ignore[override]
         self, lightness: torch.Tensor, temperature: torch.Tensor, hints: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         mask = hints[:, 2:3]
-        scaled = torch.cat([hints[:, :2] * mask / AB_SCALE, mask], dim=1)
-        logits = self.generator.logits(self.generator(lightness, scaled))
-        ab = self.generator.decode(logits, temperature, lightness.shape[-2:], shifted=True)
-        return ab, logits
+        return self.outputs(lightness, temperature, torch.cat([hints[:, :2] * mask / AB_SCALE, mask], dim=1))
 
 
 def takes_hints(generator: nn.Module) -> bool:
@@ -538,9 +546,10 @@ class ColorizeTask(Task):
         return x / 50.0 - 1.0, image / AB_SCALE
 
     def export_graph(self, generator: nn.Module) -> tuple[nn.Module, list[str], list[str]]:
+        outputs = ["ab", "ab_logits"] if generator.head == "bins" else ["ab"]
         if self.graph_takes_hints(generator):
-            return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], ["ab", "ab_logits"]
-        return ColorizeGraph(generator).eval(), ["L", "temperature"], ["ab"]
+            return HintedColorizeGraph(generator).eval(), ["L", "temperature", "hints"], outputs
+        return ColorizeGraph(generator).eval(), ["L", "temperature"], outputs
 
     def example_inputs(
         self, shape: tuple[int, int, int], temperature: float = PAPER_TEMPERATURE, seed: int = 0, hints: bool = False
@@ -572,7 +581,9 @@ class ColorizeTask(Task):
         }
         if self.graph_takes_hints(generator):
             inputs["hints"] = {"layout": "NCHW", "channels": "ab+mask", "size": "L"}
-            io["distribution"] = {"output": "ab_logits", "stride": 2, "bins": generator.centers.tolist()}
+        if generator.head == "bins":
+            stride = self.config.color.out_stride
+            io["distribution"] = {"output": "ab_logits", "stride": stride, "bins": generator.centers.tolist()}
         return io
 
 
