@@ -8,6 +8,7 @@ import functools
 import io
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ class OnnxModel:
         if spec.damage is not None and spec.damage.output not in self._outputs:
             raise WeightsError(f"{spec.path}: the manifest's damage map '{spec.damage.output}' is not a graph output")
         self._exposed: tuple[frozenset[str], Any] | None = None  # see _session_for
+        self._exposed_lock = threading.Lock()
 
     def run(self, feeds: dict[str, np.ndarray], output: str | Sequence[str] | None = None) -> np.ndarray:
         """Run the graph on NCHW `feeds` (tensor name -> array) and return its output (default: the model's
@@ -61,20 +63,21 @@ class OnnxModel:
     def _session_for(self, names: Sequence[str]) -> Any:
         """The session that gives `names`: the model's own, or (made on first use and kept) one whose graph also
         outputs the intermediate tensors among them, as a manifest may name a colorizer's bin logits in a graph
-        exported without that output. WeightsError if the graph has no such tensor."""
+        exported without that output. WeightsError (remembered) if the graph has no such tensor."""
         hidden = frozenset(names) - self._outputs
         if not hidden:
             return self.session
-        if self._exposed is None or not hidden <= self._exposed[0]:
-            import onnxruntime as ort
-
-            try:
-                model = _exposing(self.path, sorted(hidden))
-                session = ort.InferenceSession(model, _session_options(), providers=self.providers, enable_fallback=0)
-            except Exception as exc:  # ORT's error types derive directly from Exception
-                raise WeightsError(f"{self.path}: onnxruntime cannot load this model ({first_line(exc)})") from None
-            self._exposed = hidden, session
-        return self._exposed[1]
+        with self._exposed_lock:  # the web server's workers may ask at the same time
+            if self._exposed is None or not hidden <= self._exposed[0]:
+                wanted = hidden | (self._exposed[0] if self._exposed is not None else frozenset())
+                try:
+                    made: Any = _session_exposing(self.path, wanted, self.providers)
+                except WeightsError as error:
+                    made = error
+                self._exposed = wanted, made
+            if isinstance(self._exposed[1], WeightsError):
+                raise self._exposed[1]
+            return self._exposed[1]
 
     def run_image(
         self,
@@ -224,15 +227,28 @@ def _create_session(spec: ModelSpec, device: str) -> tuple[Any, Path]:
     return fallback
 
 
-def _exposing(path: Path, names: Sequence[str]) -> bytes:
-    """The ONNX model at `path` with the intermediate tensors `names` added to its outputs. A graph exported
-    without its colour distribution output still computes the bin logits, so its manifest can name that tensor
-    instead of shipping the weights again (ONNX Runtime refuses a name that no node produces)."""
-    import onnx  # only for such a model
+def _session_exposing(path: Path, names: frozenset[str], providers: list[str]) -> Any:
+    """A session of the ONNX model at `path` with the intermediate tensors `names` added to its outputs. A graph
+    exported without its colour distribution output still computes the bin logits, so its manifest can name that
+    tensor instead of shipping the weights again. WeightsError when onnx is missing or no node makes a name."""
+    import onnxruntime as ort
 
+    try:
+        import onnx
+    except ImportError:
+        raise WeightsError(
+            f"{path}: its manifest names inner tensors as outputs, which needs `pip install onnx`"
+        ) from None
     model = onnx.load(str(path))
-    model.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names)
-    return model.SerializeToString()
+    model.graph.output.extend(onnx.ValueInfoProto(name=name) for name in sorted(names))
+    try:
+        return ort.InferenceSession(
+            model.SerializeToString(), _session_options(), providers=providers, enable_fallback=0
+        )
+    except Exception as exc:  # ORT's error types derive directly from Exception
+        listed = ", ".join(sorted(names))
+        raise WeightsError(f"{path}: its manifest names {listed} as an output, which this graph cannot give "
+                           f"({first_line(exc)})") from None  # fmt: skip
 
 
 def nvidia_driver_present() -> bool:

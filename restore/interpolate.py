@@ -80,7 +80,8 @@ class Pair:
         # occluded in the first, so the first frame has no match for it (and the other way round).
         pairs = ((flows.forward, flows.backward), (flows.backward, flows.forward))
         errors = tuple(_THREADS.map(lambda flow_pair: _consistency(*flow_pair, grids[0]), pairs))
-        return [_blend((self.first, self.second), flows, errors, grids, t, self._settings) for t in fractions]
+        unmoved = _mismatch(self.first, self.second, self._settings.match_sigma)  # the zero-motion candidate's
+        return [_blend((self.first, self.second), flows, errors, unmoved, grids, t, self._settings) for t in fractions]
 
 
 class Interpolator:
@@ -198,12 +199,14 @@ def _blend(
     frames: tuple[np.ndarray, np.ndarray],
     flows: _Flows,
     errors: tuple[np.ndarray, np.ndarray],
+    unmoved: np.ndarray,
     grids: tuple[np.ndarray, np.ndarray],
     t: float,
     settings: InterpolationSettings,
 ) -> np.ndarray:
     """The frame at time t between the two `frames` (see the module docstring); `errors`: _consistency()
-    of the flows from either frame; `grids`: pixel positions of the motion maps and of the frames."""
+    of the flows from either frame; `unmoved`: _mismatch() of the two frames in place; `grids`: pixel
+    positions of the motion maps and of the frames."""
     (warped, own, error), (other_warped, other_own, other_error) = _THREADS.map(
         lambda side: _sample(side, frames[side], flows, errors[side], grids, t, settings), (0, 1)
     )
@@ -218,9 +221,9 @@ def _blend(
     # The zero-motion candidate, as motion-compensated rate converters keep the zero vector among their
     # candidates: where the two frames match better unmoved than along the flow (a film's static gate and
     # frame edge, a still background the flow drifts over in grain), the frames are cross-faded in place.
-    still = _mismatch(*frames, settings.match_sigma), _mismatch(warped, other_warped, settings.match_sigma)
-    still_weight = (still[1] ** 4 / (still[0] ** 4 + still[1] ** 4 + 1))[..., None]
-    static = np.float32(1 - t) * frames[0] + np.float32(t) * frames[1].astype(np.float32)
+    along = _mismatch(warped, other_warped, settings.match_sigma)
+    still_weight = (along**4 / (unmoved**4 + along**4 + 1))[..., None]
+    static = cv2.addWeighted(frames[0], 1 - t, frames[1], t, 0.0, dtype=cv2.CV_32F)
     out = still_weight * static + (1 - still_weight) * moving
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 

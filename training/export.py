@@ -82,8 +82,8 @@ def export_onnx(generator: nn.Module, task: Task, path: Path) -> None:
     graph, input_names, output_names = task.export_graph(generator)
     images = [name for name in input_names if name != "temperature"]
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in images + output_names}
-    if "ab_logits" in dynamic:  # at stride 2: other sizes than the image's
-        dynamic["ab_logits"] = {0: "batch", 2: "height_2", 3: "width_2"}
+    if "ab_logits" in dynamic:  # at the colour head's stride: other sizes than the image's
+        dynamic["ab_logits"] = {0: "batch", 2: "logits_height", 3: "logits_width"}
     if "context" in dynamic:  # the whole photo's thumbnail, at a fixed size
         dynamic["context"] = {0: "batch"}
     arrays = task.example_inputs((1, 64, 64), hints=task.graph_takes_hints(generator))

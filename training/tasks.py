@@ -171,7 +171,8 @@ class DamageRestoreGraph(RestoreGraph):
 
 
 class ColorizeGraph(nn.Module):
-    """The exported colorize graph: L* and the decoding temperature in, a*b* out."""
+    """The exported colorize graph: L* and the decoding temperature in; a*b* out, and with the bins head its bin
+    logits."""
 
     def __init__(self, generator: ColorizeNet):
         super().__init__()
