@@ -234,3 +234,22 @@ def test_the_web_jobs_fill_scratches_when_the_box_is_ticked_and_refuse_without_a
     plain = Jobs(Restorer(without_map, device="cpu"), settings)
     with pytest.raises(gr.Error, match="finds no scratches to fill: turn scratches off"):
         plain.photo(uploaded, colorize="never", scratches=True)
+
+
+def test_the_damage_boost_makes_an_error_on_a_marked_pixel_cost_more_than_elsewhere(tmp_path):
+    from training.tasks import make_task
+
+    def l1(boost: float, on_damage: bool) -> float:
+        task = make_task(
+            _config(tmp_path, tmp_path / "run", {"damage_l1_boost": boost}, {"generator": {"damage_head": True}})
+        )
+        target = torch.zeros(1, 4, 8, 8)
+        target[:, 3, :, :2] = 1.0  # the damage map marks the first two columns
+        prediction = torch.zeros(1, 3, 8, 8)
+        prediction[:, :, 0, 0 if on_damage else 7] = 0.5  # one wrong pixel, on the mark or off it
+        raw = torch.cat([prediction, torch.zeros(1, 1, 8, 8)], dim=1)
+        return float(task.reconstruction_loss(raw, prediction, target)["l1"])
+
+    assert l1(0.0, True) == pytest.approx(l1(0.0, False))  # no boost: plain L1
+    assert l1(10.0, True) > 5 * l1(10.0, False)  # weights 11 and 1, normalised by their mean
+    assert l1(10.0, False) < l1(0.0, False)  # an error off the mark weighs less than in plain L1

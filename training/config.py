@@ -108,6 +108,7 @@ class TrainConfig:
     class_weight: float = 1.0
     damage_weight: float = 0.1  # restore with generator.damage_head: binary cross-entropy against the damage map
     damage_threshold: float = 0.5  # and its export: --scratches inpaints where the map's probability reaches this
+    damage_l1_boost: float = 0.0  # restore with a damage head: L1 weighted 1 + this x the damage map
     adv_weight: float = 0.01
     fm_weight: float = 0.0
     # colorize: DeOldify's feature loss (training.losses.FeatureLoss) on the decoded colours, beside the class loss

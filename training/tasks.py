@@ -376,7 +376,14 @@ class RestoreTask(Task):
         model_input: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         c = self.config
-        terms = {"l1": c.l1_weight * F.l1_loss(prediction.float(), target[:, :3])} if c.l1_weight > 0 else {}
+        terms = {}
+        if c.l1_weight > 0:
+            error = (prediction.float() - target[:, :3]).abs()
+            if c.damage_l1_boost > 0 and c.generator.damage_head:  # the pixels the damage map marks count more
+                weights = 1.0 + c.damage_l1_boost * target[:, 3:4]
+                terms["l1"] = c.l1_weight * (weights * error).mean() / weights.mean()
+            else:
+                terms["l1"] = c.l1_weight * error.mean()
         if c.generator.damage_head:
             terms["damage"] = c.damage_weight * F.binary_cross_entropy_with_logits(raw[:, 3:].float(), target[:, 3:])
         return terms
