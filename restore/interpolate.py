@@ -80,7 +80,8 @@ class Pair:
         # occluded in the first, so the first frame has no match for it (and the other way round).
         pairs = ((flows.forward, flows.backward), (flows.backward, flows.forward))
         errors = tuple(_THREADS.map(lambda flow_pair: _consistency(*flow_pair, grids[0]), pairs))
-        unmoved = _mismatch(self.first, self.second, self._settings.match_sigma)  # the zero-motion candidate's
+        # how well the frames match in place: the zero-motion candidate's error, the same at every t
+        unmoved = _local_mean(_luma_difference(self.first, self.second), self._settings.match_sigma)
         return [_blend((self.first, self.second), flows, errors, unmoved, grids, t, self._settings) for t in fractions]
 
 
@@ -205,8 +206,8 @@ def _blend(
     settings: InterpolationSettings,
 ) -> np.ndarray:
     """The frame at time t between the two `frames` (see the module docstring); `errors`: _consistency()
-    of the flows from either frame; `unmoved`: _mismatch() of the two frames in place; `grids`: pixel
-    positions of the motion maps and of the frames."""
+    of the flows from either frame; `unmoved`: the two frames' luma difference in place, averaged over the
+    match window; `grids`: pixel positions of the motion maps and of the frames."""
     (warped, own, error), (other_warped, other_own, other_error) = _THREADS.map(
         lambda side: _sample(side, frames[side], flows, errors[side], grids, t, settings), (0, 1)
     )
@@ -214,24 +215,29 @@ def _blend(
     visibility = own * np.exp(-other_error / scale), other_own * np.exp(-error / scale)
     total = visibility[0] + visibility[1]
     occlusion_weight = np.where(total > 1e-3, visibility[0] / np.maximum(total, 1e-3), np.float32(1 - t))
-    difference = _mismatch(warped, other_warped, 2.0)
-    trust = np.clip(difference / np.float32(settings.disagreement) - 1, 0, 1)  # 0 at the threshold, 1 at twice it
+    difference = _luma_difference(warped, other_warped)
+    disagreement = _local_mean(difference, 2.0) / np.float32(settings.disagreement)
+    trust = np.clip(disagreement - 1, 0, 1)  # 0 at the threshold, 1 at twice it
     weight = ((1 - trust) * np.float32(1 - t) + trust * occlusion_weight)[..., None]
     moving = weight * warped + (1 - weight) * other_warped
     # The zero-motion candidate, as motion-compensated rate converters keep the zero vector among their
     # candidates: where the two frames match better unmoved than along the flow (a film's static gate and
     # frame edge, a still background the flow drifts over in grain), the frames are cross-faded in place.
-    along = _mismatch(warped, other_warped, settings.match_sigma)
+    along = _local_mean(difference, settings.match_sigma)
     still_weight = (along**4 / (unmoved**4 + along**4 + 1))[..., None]
     static = cv2.addWeighted(frames[0], 1 - t, frames[1], t, 0.0, dtype=cv2.CV_32F)
     out = still_weight * static + (1 - still_weight) * moving
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def _mismatch(first: np.ndarray, second: np.ndarray, sigma: float) -> np.ndarray:
-    """Local mean absolute difference of two RGB images' luma (8-bit levels), over a Gaussian window."""
-    difference = cv2.cvtColor(cv2.absdiff(first, second), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return cv2.GaussianBlur(difference, (0, 0), sigma)
+def _luma_difference(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Absolute difference of two uint8 RGB images, as luma (8-bit levels, float32)."""
+    return cv2.cvtColor(cv2.absdiff(first, second), cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def _local_mean(image: np.ndarray, sigma: float) -> np.ndarray:
+    """`image` averaged over a Gaussian window of `sigma` px."""
+    return cv2.GaussianBlur(image, (0, 0), sigma)
 
 
 def _sample(

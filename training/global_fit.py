@@ -31,7 +31,6 @@ from tqdm import tqdm
 
 from restore import Restorer
 from restore.commands.common import positive_int
-from restore.manifest import load_manifest
 from training.data import list_images, read_rgb, restore_target
 from training.degradations import PRESETS, degrade
 from training.global_correction import FEATURES, SIZE, GlobalCorrection, apply_correction
@@ -79,8 +78,8 @@ def copy_maker(args: argparse.Namespace) -> tuple[str, CopyMaker]:
     `--behind`, that folder's restore model (named by its file's sha256; WeightsError when it has none)."""
     if not args.behind:
         return "toned", toned_copies
-    sha256 = load_manifest(args.behind).model("restore").sha256
     restorer = Restorer(args.behind, device="cpu")  # its session starts with the first photo
+    sha256 = restorer.manifest.model("restore").sha256
     make_copies = functools.partial(restored_copies, restorer=restorer, preset=args.preset)
     return f"{args.preset}-behind-{sha256[:12]}", make_copies
 
