@@ -9,6 +9,10 @@ import numpy as np
 GRAY_CHROMA_THRESHOLD = 4.0
 _ANALYSIS_SIZE = 256  # longest side the colourfulness test looks at
 _LIGHTNESS_BINS = 50  # 2 L* units each
+_TINT_BINS = 100  # tint_deviation: 1 L* unit each
+_TINT_SMOOTHING = 1  # and its curve smoothed over this many units (Gaussian sigma)
+_STRAY_SMOOTHING = 2.0  # keep_print_hues: px (Gaussian sigma) the original's stray is averaged over
+_DAMAGE_REACH = 4.0  # and px around a defect its stray there is judged from
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -66,13 +70,61 @@ def chroma_level(rgb: np.ndarray) -> float:
     256 px (longest side), which also averages out scanner chroma noise.
     """
     lab = rgb_to_lab(shrink(rgb, _ANALYSIS_SIZE)).reshape(-1, 3).astype(np.float64)
-    bins = np.clip((lab[:, 0] * (_LIGHTNESS_BINS / 100)).astype(np.intp), 0, _LIGHTNESS_BINS - 1)
-    counts = np.maximum(np.bincount(bins, minlength=_LIGHTNESS_BINS), 1)
-    squared = 0.0
-    for channel in (1, 2):
-        group_mean = np.bincount(bins, lab[:, channel], _LIGHTNESS_BINS) / counts
-        squared += float(np.sum((lab[:, channel] - group_mean[bins]) ** 2))
-    return float(np.sqrt(squared / len(lab)))
+    bins = _lightness_bin(lab[:, 0], _LIGHTNESS_BINS)
+    sums, counts = _sums_by_bin(lab, bins, _LIGHTNESS_BINS)
+    group_mean = sums / np.maximum(counts, 1)[:, None]
+    return float(np.sqrt(np.sum((lab[:, 1:] - group_mean[bins]) ** 2) / len(lab)))
+
+
+def tint_deviation(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """L* (HxW) and how far each pixel's a*b* strays from the image's tint curve, its mean a*b* at each lightness
+    (HxWx2): zero everywhere for a toned print, large on the coloured things of a colour photo. The curve is
+    measured at 1 L* unit, slightly smoothed, on the 256 px copy."""
+    lab = rgb_to_lab(shrink(rgb, _ANALYSIS_SIZE)).reshape(-1, 3).astype(np.float64)
+    bins = _lightness_bin(lab[:, 0], _TINT_BINS)
+    sums, counts = _sums_by_bin(lab, bins, _TINT_BINS)
+    window = cv2.getGaussianKernel(4 * _TINT_SMOOTHING + 1, _TINT_SMOOTHING).ravel()
+    counts = np.convolve(counts, window, mode="same")
+    sums = np.stack([np.convolve(column, window, mode="same") for column in sums.T], axis=1)
+    known = counts > 0.5
+    centres = (np.arange(_TINT_BINS) + 0.5) * (100 / _TINT_BINS)
+    curve = sums[known] / counts[known, None]
+    full = rgb_to_lab(rgb)
+    tint = np.dstack([np.interp(full[..., 0], centres[known], curve[:, channel]) for channel in (0, 1)])
+    return full[..., 0], full[..., 1:] - tint.astype(np.float32)
+
+
+def keep_print_hues(
+    original: np.ndarray, restored: np.ndarray, damaged: np.ndarray | None = None, margin: float = 2.0
+) -> np.ndarray:
+    """`restored` (uint8) with no hue that the toned print `original` lacks. Each pixel's stray from the tint
+    curve (tint_deviation) may differ from the original's there, averaged over a few pixels, by at most `margin`
+    a*b* units plus half the original's stray; a larger change is shortened to that. Where `damaged` (HxW bool)
+    marks a defect, the original's stray is taken from around it, so a repaired crack gets the print's tint
+    instead of the orange a network may fill it with, while a faded colour photo keeps its colours."""
+    _, stray_before = tint_deviation(original)
+    stray_before = cv2.GaussianBlur(stray_before, (0, 0), _STRAY_SMOOTHING)  # grain and JPEG chroma noise
+    if damaged is not None and damaged.any():
+        sound = (~cv2.dilate(damaged.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)).astype(np.float32)
+        around = cv2.GaussianBlur(stray_before * sound[..., None], (0, 0), _DAMAGE_REACH)
+        around /= np.maximum(cv2.GaussianBlur(sound, (0, 0), _DAMAGE_REACH), 1e-3)[..., None]
+        stray_before = np.where(sound[..., None] > 0, stray_before, around)
+    lightness, stray = tint_deviation(restored)
+    change = stray - stray_before
+    size = np.hypot(change[..., 0], change[..., 1])
+    allowed = margin + 0.5 * np.hypot(stray_before[..., 0], stray_before[..., 1])
+    shortened = stray_before + change * np.minimum(1, allowed / np.maximum(size, 1e-6))[..., None]
+    return merge_lightness(lightness, rgb_to_lab(restored)[..., 1:] - stray + shortened)
+
+
+def _lightness_bin(lightness: np.ndarray, bins: int) -> np.ndarray:
+    return np.clip((lightness * (bins / 100)).astype(np.intp), 0, bins - 1)
+
+
+def _sums_by_bin(lab: np.ndarray, bins: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per lightness bin: the sums of a* and b* (count x 2) and the number of pixels."""
+    sums = np.stack([np.bincount(bins, lab[:, channel], count) for channel in (1, 2)], axis=1)
+    return sums, np.bincount(bins, minlength=count).astype(np.float64)
 
 
 def is_grayscale(rgb: np.ndarray, threshold: float = GRAY_CHROMA_THRESHOLD) -> bool:

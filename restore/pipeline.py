@@ -12,12 +12,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from restore.color import as_gray, is_grayscale, is_neutral_gray, merge_lightness, rgb_to_lightness, shrink, to_uint8
+from restore.color import (
+    as_gray,
+    is_grayscale,
+    is_neutral_gray,
+    keep_print_hues,
+    merge_lightness,
+    rgb_to_lightness,
+    shrink,
+    to_uint8,
+)
 from restore.context import photo_thumbnail
 from restore.engine import DEVICES, OnnxModel
 from restore.hint_spread import spread_hints
 from restore.hints import no_hints, resize_hints
-from restore.inpaint import inpaint_damage
+from restore.inpaint import damage_mask, inpaint_damage
 from restore.manifest import Manifest, ModelSpec, load_manifest
 from restore.options import DEFAULT_RENDER_SIZE, ProcessOptions, process_options
 from restore.palette import ColourCandidate, likeliest_colours, probabilities_at
@@ -172,7 +181,8 @@ class Restorer:
     ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile. The manifest's
         global correction follows the restore model (unless `correct` is False: what the correction is fitted
-        on); a neutral gray photo comes back gray."""
+        on). A toned photo gains no hue from the model that it did not have (color.keep_print_hues); a neutral gray
+        photo comes back gray (no tint from the correction, no colour in repaired scratches)."""
         ProcessOptions(tile=tile, strength=strength, scratches=scratches)  # checks them
         if scratches:
             self._check_damage_map()
@@ -181,7 +191,6 @@ class Restorer:
             restored = self._correct(restored)
         if strength != 1.0:
             restored = [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
-        # a gray photo restores to gray: no tint from the correction, no colour in repaired scratches
         return [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
 
     def _check_damage_map(self) -> None:
@@ -190,14 +199,16 @@ class Restorer:
             raise ValueError(f"{spec.path.name} has no damage map, so scratches cannot be filled")
 
     def _run_restore(self, images: Sequence[np.ndarray], tile: int | None, scratches: bool) -> list[np.ndarray]:
-        """The restore model over each photo; with `scratches`, what its damage map marks is then inpainted."""
+        """The restore model over each photo. A toned photo (color.is_grayscale) then gains no hue it did not have
+        (color.keep_print_hues, told where the damage map marks defects when the model has one); with `scratches`,
+        what the damage map marks is inpainted."""
         if not images:
             return []
         model = self.model("restore")
         spec = model.spec
         tile = self.tile if tile is None else tile
         contexts = [spec.context_feed(rgb) for rgb in images]
-        outputs = (spec.output.name, spec.damage.output) if scratches else spec.output.name
+        outputs = spec.output.name if spec.damage is None else (spec.output.name, spec.damage.output)
         if _batchable(images) and (tile == 0 or max(images[0].shape[:2]) <= tile):
             batch = np.stack(images).astype(np.float32) * np.float32(1 / 255)  # as run_tiled converts
             extra = {name: np.concatenate([c[name] for c in contexts]) for name in contexts[0]}
@@ -212,13 +223,22 @@ class Restorer:
                     overlap=self.tile_overlap,
                     multiple=spec.size_multiple,
                     receptive_field=spec.receptive_field,
-                    channels=4 if scratches else 3,
+                    channels=3 if spec.damage is None else 4,
                 )
                 for rgb, context in zip(images, contexts, strict=True)
             ]
-        if not scratches:
-            return results
-        return [inpaint_damage(out[..., :3], out[..., 3], spec.damage.threshold) for out in results]
+        return [self._finish_restore(rgb, out, scratches) for rgb, out in zip(images, results, strict=True)]
+
+    def _finish_restore(self, original: np.ndarray, result: np.ndarray, scratches: bool) -> np.ndarray:
+        """The model's RGB, with a damage map as a 4th channel when it has one: hues kept, scratches filled."""
+        damage = self.model("restore").spec.damage
+        restored = np.ascontiguousarray(result[..., :3])
+        if is_grayscale(original):
+            defects = None if damage is None else damage_mask(result[..., 3], damage.threshold)
+            restored = keep_print_hues(original, restored, defects)
+        if scratches:
+            restored = inpaint_damage(restored, result[..., 3], damage.threshold)
+        return restored
 
     def _correct(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Restored photos through the manifest's global colour correction ("correct"), when it has one: the

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from skimage import data
 
-from restore.color import chroma_level, is_grayscale, lab_to_rgb, merge_lightness, rgb_to_lab, rgb_to_lightness
+from restore.color import (
+    chroma_level,
+    is_grayscale,
+    keep_print_hues,
+    lab_to_rgb,
+    merge_lightness,
+    rgb_to_lab,
+    rgb_to_lightness,
+)
 
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
 
@@ -92,3 +100,25 @@ def test_a_strong_uniform_tint_scores_near_zero():
     lab[..., 1], lab[..., 2] = 25.0, 40.0  # only gamut clipping at the extremes bends the hue
     assert chroma_level(lab_to_rgb(lab)) < 1.5
     assert chroma_level(gray) < 0.1
+
+
+def test_a_repair_gets_the_prints_tint_and_a_faded_colour_keeps_its_hue():
+    toned = lab_to_rgb(rgb_to_lab(_gray(data.astronaut())) + [0, -2, -8])  # a cool selenium tone
+    toned[300:360, 300:420] = lab_to_rgb(rgb_to_lab(toned[300:360, 300:420]) + [0, 12, 0])  # a faded red object
+    cracked = toned.copy()
+    cracked[200:203, 50:450] = [250, 240, 215]  # a cream crack
+    restored = toned.copy()
+    restored[200:203, 50:450] = lab_to_rgb(rgb_to_lab(restored[200:203, 50:450]) + [0, 25, 30])  # filled in orange
+    restored[300:360, 300:420] = lab_to_rgb(rgb_to_lab(restored[300:360, 300:420]) + [0, 6, 0])  # a little redder
+    damaged = np.zeros(toned.shape[:2], bool)
+    damaged[199:204, 50:450] = True
+
+    def crack_hue_error(kept: np.ndarray) -> float:
+        return float(np.abs(rgb_to_lab(kept) - rgb_to_lab(toned))[200:203, 50:450, 1:].mean())
+
+    kept = keep_print_hues(cracked, restored, damaged)
+    assert crack_hue_error(kept) < 3 < 20 < crack_hue_error(restored)  # the fill back on the print's tint
+    np.testing.assert_allclose(rgb_to_lab(kept)[..., 0], rgb_to_lab(restored)[..., 0], atol=1)  # lightness kept
+    change = np.abs(kept.astype(int) - restored)
+    assert change[300:360, 300:420].mean() < 0.5 and change[:150].mean() < 0.1  # the red object and the rest kept
+    assert crack_hue_error(keep_print_hues(cracked, restored)) > 6  # without the damage map, the crack's own hue

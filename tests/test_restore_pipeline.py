@@ -11,7 +11,7 @@ from skimage import data
 
 from benchmarks.tiny_models import write_weights
 from restore import ProcessOptions, Restorer
-from restore.color import as_gray, chroma_level, rgb_to_lab
+from restore.color import as_gray, chroma_level, rgb_to_lab, tint_deviation
 from restore.errors import WeightsError
 from restore.pipeline import REPO_WEIGHTS, default_weights_dir
 
@@ -47,6 +47,15 @@ def test_a_gray_photo_restores_to_gray_and_a_colour_one_keeps_its_colour(restore
         out = restorer.restore_image(gray, strength=strength)
         assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
         assert np.abs(out.astype(int) - as_gray(gray)).mean() > 1  # restored, not only grayed
+
+
+def test_a_toned_print_gains_no_hue_from_the_model(restorer):
+    sepia = np.clip(GRAY * [1.0, 0.85, 0.65], 0, 255).astype(np.uint8)
+    cv2.line(sepia, (20, 30), (280, 170), (250, 235, 200), 3)
+    out = restorer.restore_image(sepia)
+    stray = np.hypot(*np.moveaxis(tint_deviation(out)[1], 2, 0))  # colour off the output's own tint curve
+    assert np.percentile(stray, 99) < 6  # the tiny model mixes channels: 26 without keep_print_hues
+    assert not np.array_equal(out, sepia)
 
 
 def test_strength_keeps_that_share_of_the_models_change(restorer):
