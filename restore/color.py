@@ -86,7 +86,7 @@ def tint_deviation(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     window = cv2.getGaussianKernel(4 * _TINT_SMOOTHING + 1, _TINT_SMOOTHING).ravel()
     counts = np.convolve(counts, window, mode="same")
     sums = np.stack([np.convolve(column, window, mode="same") for column in sums.T], axis=1)
-    known = counts > 0.5
+    known = counts > 0  # bins within the smoothing window of some pixel
     centres = (np.arange(_TINT_BINS) + 0.5) * (100 / _TINT_BINS)
     curve = sums[known] / counts[known, None]
     full = rgb_to_lab(rgb)

@@ -122,3 +122,9 @@ def test_a_repair_gets_the_prints_tint_and_a_faded_colour_keeps_its_hue():
     change = np.abs(kept.astype(int) - restored)
     assert change[300:360, 300:420].mean() < 0.5 and change[:150].mean() < 0.1  # the red object and the rest kept
     assert crack_hue_error(keep_print_hues(cracked, restored)) > 6  # without the damage map, the crack's own hue
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (5, 1)])
+def test_keep_print_hues_takes_photos_of_a_pixel_or_a_line(shape):
+    sepia = np.zeros((*shape, 3), np.uint8) + np.array([140, 120, 90], np.uint8)
+    np.testing.assert_allclose(keep_print_hues(sepia, sepia), sepia, atol=1)
