@@ -9,10 +9,12 @@ import numpy as np
 GRAY_CHROMA_THRESHOLD = 4.0
 _ANALYSIS_SIZE = 256  # longest side the colourfulness test looks at
 _LIGHTNESS_BINS = 50  # 2 L* units each
-_TINT_BINS = 100  # tint_deviation: 1 L* unit each
+_TINT_BINS = 100  # tint_curve: 1 L* unit each
 _TINT_SMOOTHING = 1  # and its curve smoothed over this many units (Gaussian sigma)
-_STRAY_SMOOTHING = 2.0  # keep_print_hues: px (Gaussian sigma) the original's stray is averaged over
+_HUE_MARGIN = 2.0  # keep_print_hues: a*b* units a pixel's stray may move beyond half the original's
+_STRAY_SMOOTHING = 2.0  # and px (Gaussian sigma) the original's stray is averaged over
 _DAMAGE_REACH = 4.0  # and px around a defect its stray there is judged from
+_HALO = 32  # rows around each strip: more than both filters reach (4 sigma each, + the 3x3 dilation)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -76,10 +78,12 @@ def chroma_level(rgb: np.ndarray) -> float:
     return float(np.sqrt(np.sum((lab[:, 1:] - group_mean[bins]) ** 2) / len(lab)))
 
 
-def tint_deviation(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """L* (HxW) and how far each pixel's a*b* strays from the image's tint curve, its mean a*b* at each lightness
-    (HxWx2): zero everywhere for a toned print, large on the coloured things of a colour photo. The curve is
-    measured at 1 L* unit, slightly smoothed, on the 256 px copy."""
+TintCurve = tuple[np.ndarray, np.ndarray]  # L* values and the a*b* (N x 2) at each
+
+
+def tint_curve(rgb: np.ndarray) -> TintCurve:
+    """The image's mean a*b* at each lightness, measured at 1 L* unit, slightly smoothed, on the 256 px copy: a
+    toned print's colour is this curve, a colour photo's coloured things stray from it."""
     lab = rgb_to_lab(shrink(rgb, _ANALYSIS_SIZE)).reshape(-1, 3).astype(np.float64)
     bins = _lightness_bin(lab[:, 0], _TINT_BINS)
     sums, counts = _sums_by_bin(lab, bins, _TINT_BINS)
@@ -88,36 +92,62 @@ def tint_deviation(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sums = np.stack([np.convolve(column, window, mode="same") for column in sums.T], axis=1)
     known = counts > 0  # bins within the smoothing window of some pixel
     centres = (np.arange(_TINT_BINS) + 0.5) * (100 / _TINT_BINS)
-    curve = sums[known] / counts[known, None]
-    full = rgb_to_lab(rgb)
-    tint = np.dstack([np.interp(full[..., 0], centres[known], curve[:, channel]) for channel in (0, 1)])
-    return full[..., 0], full[..., 1:] - tint.astype(np.float32)
+    return centres[known], sums[known] / counts[known, None]
 
 
-def keep_print_hues(
-    original: np.ndarray, restored: np.ndarray, damaged: np.ndarray | None = None, margin: float = 2.0
+def tint_stray(rgb: np.ndarray, curve: TintCurve) -> np.ndarray:
+    """How far each pixel's a*b* strays from `curve` at its lightness (HxWx2 float32)."""
+    lab = rgb_to_lab(rgb)
+    return lab[..., 1:] - _tint_at(lab[..., 0], curve)
+
+
+def keep_print_hues(original: np.ndarray, restored: np.ndarray, damaged: np.ndarray | None = None) -> np.ndarray:
+    """`restored` (uint8) with no hue that the toned print `original` lacks. Each pixel's stray from its photo's
+    tint curve may move from the original's stray there (averaged over a few pixels) by at most 2 a*b* units
+    plus half that stray; a larger move is shortened to that. Where `damaged` (HxW bool) marks a defect, the
+    original's stray is taken from around it, so a repaired crack gets the print's tint instead of the orange a
+    network may fill it with, while a faded colour photo keeps its colours. Worked in strips of rows with a halo
+    wider than the filters' reach, so the result is the whole photo's and memory stays bounded."""
+    curves = tint_curve(original), tint_curve(restored)
+    height = restored.shape[0]
+    out = np.empty_like(restored)
+    for rows in _strips(restored.shape):
+        top, bottom = max(0, rows.start - _HALO), min(height, rows.stop + _HALO)
+        window = slice(top, bottom)
+        kept = _keep_hues(original[window], restored[window], None if damaged is None else damaged[window], curves)
+        out[rows] = kept[rows.start - top : min(rows.stop, height) - top]
+    return out
+
+
+def _keep_hues(
+    original: np.ndarray, restored: np.ndarray, damaged: np.ndarray | None, curves: tuple[TintCurve, TintCurve]
 ) -> np.ndarray:
-    """`restored` (uint8) with no hue that the toned print `original` lacks. Each pixel's stray from the tint
-    curve (tint_deviation) may differ from the original's there, averaged over a few pixels, by at most `margin`
-    a*b* units plus half the original's stray; a larger change is shortened to that. Where `damaged` (HxW bool)
-    marks a defect, the original's stray is taken from around it, so a repaired crack gets the print's tint
-    instead of the orange a network may fill it with, while a faded colour photo keeps its colours."""
-    _, stray_before = tint_deviation(original)
-    stray_before = cv2.GaussianBlur(stray_before, (0, 0), _STRAY_SMOOTHING)  # grain and JPEG chroma noise
+    """keep_print_hues() on a strip, with the two photos' tint curves."""
+    stray_before = cv2.GaussianBlur(tint_stray(original, curves[0]), (0, 0), _STRAY_SMOOTHING)  # grain, JPEG noise
     if damaged is not None and damaged.any():
-        sound = (~cv2.dilate(damaged.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)).astype(np.float32)
+        sound = (cv2.dilate(damaged.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0).astype(np.float32)
         around = cv2.GaussianBlur(stray_before * sound[..., None], (0, 0), _DAMAGE_REACH)
         around /= np.maximum(cv2.GaussianBlur(sound, (0, 0), _DAMAGE_REACH), 1e-3)[..., None]
         stray_before = np.where(sound[..., None] > 0, stray_before, around)
-    lightness, stray = tint_deviation(restored)
-    change = stray - stray_before
-    size = np.hypot(change[..., 0], change[..., 1])
-    allowed = margin + 0.5 * np.hypot(stray_before[..., 0], stray_before[..., 1])
-    shortened = stray_before + change * np.minimum(1, allowed / np.maximum(size, 1e-6))[..., None]
-    return merge_lightness(lightness, rgb_to_lab(restored)[..., 1:] - stray + shortened)
+    lab = rgb_to_lab(restored)
+    tint = _tint_at(lab[..., 0], curves[1])
+    move = lab[..., 1:] - tint - stray_before
+    allowed = _HUE_MARGIN + 0.5 * np.hypot(stray_before[..., 0], stray_before[..., 1])
+    shrink_by = np.minimum(1, allowed / np.maximum(np.hypot(move[..., 0], move[..., 1]), 1e-6))
+    return merge_lightness(lab[..., 0], tint + stray_before + move * shrink_by[..., None])
+
+
+def _tint_at(lightness: np.ndarray, curve: TintCurve) -> np.ndarray:
+    """The curve's a*b* at each L* of `lightness` (HxW), HxWx2 float32."""
+    centres, values = curve
+    tint = np.empty((*lightness.shape, 2), np.float32)
+    for channel in (0, 1):
+        tint[..., channel] = np.interp(lightness, centres, values[:, channel])
+    return tint
 
 
 def _lightness_bin(lightness: np.ndarray, bins: int) -> np.ndarray:
+    """Each L* value's bin of `bins` equal bins over [0, 100]."""
     return np.clip((lightness * (bins / 100)).astype(np.intp), 0, bins - 1)
 
 

@@ -27,7 +27,7 @@ from restore.engine import DEVICES, OnnxModel
 from restore.hint_spread import spread_hints
 from restore.hints import no_hints, resize_hints
 from restore.inpaint import damage_mask, inpaint_damage
-from restore.manifest import Manifest, ModelSpec, load_manifest
+from restore.manifest import DamageMap, Manifest, ModelSpec, load_manifest
 from restore.options import DEFAULT_RENDER_SIZE, ProcessOptions, process_options
 from restore.palette import ColourCandidate, likeliest_colours, probabilities_at
 from restore.tiling import DEFAULT_TILE, TilePlan, run_tiled
@@ -146,7 +146,13 @@ class Restorer:
         given = self._check_hints(images, hints, options.colorize)
         wants_colour = [colourizes(rgb, options.colorize, hint) for rgb, hint in zip(images, given, strict=True)]
         if options.restore:
-            out = self.restore_images(images, tile=options.tile, strength=options.strength, scratches=options.scratches)
+            out = self.restore_images(
+                images,
+                tile=options.tile,
+                strength=options.strength,
+                scratches=options.scratches,
+                keep_hues=[not wanted for wanted in wants_colour],  # a colourized photo's a*b* are replaced
+            )
         else:
             out = [rgb.copy() for rgb in images]
         picked = [i for i, wanted in enumerate(wants_colour) if wanted]
@@ -178,15 +184,21 @@ class Restorer:
         strength: float = 1.0,
         scratches: bool = False,
         correct: bool = True,
+        keep_hues: Sequence[bool] | None = None,
     ) -> list[np.ndarray]:
         """restore_image() for several uint8 images, as one batch when they fit in one tile. The manifest's
         global correction follows the restore model (unless `correct` is False: what the correction is fitted
-        on). A toned photo gains no hue from the model that it did not have (color.keep_print_hues); a neutral gray
-        photo comes back gray (no tint from the correction, no colour in repaired scratches)."""
+        on). A toned photo gains no hue from the model that it did not have (color.keep_print_hues; `keep_hues`
+        may skip that per photo, for photos whose colour is replaced next); a neutral gray photo comes back gray
+        (no tint from the correction, no colour in repaired scratches)."""
         ProcessOptions(tile=tile, strength=strength, scratches=scratches)  # checks them
         if scratches:
             self._check_damage_map()
-        restored = self._run_restore(images, tile, scratches)
+        toned = [
+            (keep is None or keep) and is_grayscale(rgb) and not is_neutral_gray(rgb)
+            for rgb, keep in zip(images, keep_hues or [None] * len(images), strict=True)
+        ]
+        restored = self._run_restore(images, tile, scratches, toned)
         if correct:
             restored = self._correct(restored)
         if strength != 1.0:
@@ -198,8 +210,10 @@ class Restorer:
         if spec.damage is None:
             raise ValueError(f"{spec.path.name} has no damage map, so scratches cannot be filled")
 
-    def _run_restore(self, images: Sequence[np.ndarray], tile: int | None, scratches: bool) -> list[np.ndarray]:
-        """The restore model over each photo. A toned photo (color.is_grayscale) then gains no hue it did not have
+    def _run_restore(
+        self, images: Sequence[np.ndarray], tile: int | None, scratches: bool, toned: Sequence[bool]
+    ) -> list[np.ndarray]:
+        """The restore model over each photo. The `toned` ones then gain no hue they did not have
         (color.keep_print_hues, told where the damage map marks defects when the model has one); with `scratches`,
         what the damage map marks is inpainted."""
         if not images:
@@ -208,7 +222,8 @@ class Restorer:
         spec = model.spec
         tile = self.tile if tile is None else tile
         contexts = [spec.context_feed(rgb) for rgb in images]
-        outputs = spec.output.name if spec.damage is None else (spec.output.name, spec.damage.output)
+        with_damage = spec.damage is not None and (scratches or any(toned))
+        outputs = (spec.output.name, spec.damage.output) if with_damage else spec.output.name
         if _batchable(images) and (tile == 0 or max(images[0].shape[:2]) <= tile):
             batch = np.stack(images).astype(np.float32) * np.float32(1 / 255)  # as run_tiled converts
             extra = {name: np.concatenate([c[name] for c in contexts]) for name in contexts[0]}
@@ -223,22 +238,17 @@ class Restorer:
                     overlap=self.tile_overlap,
                     multiple=spec.size_multiple,
                     receptive_field=spec.receptive_field,
-                    channels=3 if spec.damage is None else 4,
+                    channels=4 if with_damage else 3,
                 )
                 for rgb, context in zip(images, contexts, strict=True)
             ]
-        return [self._finish_restore(rgb, out, scratches) for rgb, out in zip(images, results, strict=True)]
-
-    def _finish_restore(self, original: np.ndarray, result: np.ndarray, scratches: bool) -> np.ndarray:
-        """The model's RGB, with a damage map as a 4th channel when it has one: hues kept, scratches filled."""
-        damage = self.model("restore").spec.damage
-        restored = np.ascontiguousarray(result[..., :3])
-        if is_grayscale(original):
-            defects = None if damage is None else damage_mask(result[..., 3], damage.threshold)
-            restored = keep_print_hues(original, restored, defects)
-        if scratches:
-            restored = inpaint_damage(restored, result[..., 3], damage.threshold)
-        return restored
+        if not with_damage and not any(toned):
+            return results
+        damage = spec.damage if with_damage else None
+        return [
+            _finish_restore(rgb, out, damage, scratches, keep)
+            for rgb, out, keep in zip(images, results, toned, strict=True)
+        ]
 
     def _correct(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Restored photos through the manifest's global colour correction ("correct"), when it has one: the
@@ -393,6 +403,21 @@ def _merge_colour(lightness: np.ndarray, ab: np.ndarray, spec: ModelSpec) -> np.
     if spec.output.range is not None:
         np.clip(ab, *spec.output.range, out=ab)  # in place: ab is ours, and full-size
     return merge_lightness(lightness, ab)
+
+
+def _finish_restore(
+    original: np.ndarray, result: np.ndarray, damage: DamageMap | None, scratches: bool, toned: bool
+) -> np.ndarray:
+    """The model's RGB (with the damage map as a 4th channel when `damage` is given): a toned photo's hues kept,
+    scratches filled."""
+    restored = np.ascontiguousarray(result[..., :3])
+    if toned:
+        defects = None if damage is None else damage_mask(result[..., 3], damage.threshold)
+        restored = keep_print_hues(original, restored, defects)
+    if scratches:
+        assert damage is not None
+        restored = inpaint_damage(restored, result[..., 3], damage.threshold)
+    return restored
 
 
 def _blend(original: np.ndarray, restored: np.ndarray, strength: float) -> np.ndarray:

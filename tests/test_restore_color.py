@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from restore import color as color_module
 from restore.color import (
     chroma_level,
     is_grayscale,
@@ -15,6 +16,7 @@ from restore.color import (
     merge_lightness,
     rgb_to_lab,
     rgb_to_lightness,
+    tint_curve,
 )
 
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
@@ -128,3 +130,14 @@ def test_a_repair_gets_the_prints_tint_and_a_faded_colour_keeps_its_hue():
 def test_keep_print_hues_takes_photos_of_a_pixel_or_a_line(shape):
     sepia = np.zeros((*shape, 3), np.uint8) + np.array([140, 120, 90], np.uint8)
     np.testing.assert_allclose(keep_print_hues(sepia, sepia), sepia, atol=1)
+
+
+def test_keep_print_hues_in_strips_equals_the_whole_photo_at_once():
+    rng = np.random.default_rng(0)
+    tall = cv2.resize(_gray(data.astronaut()), (64, 20000), interpolation=cv2.INTER_LINEAR)  # 1.3 MP: two strips
+    toned = lab_to_rgb(rgb_to_lab(tall) + [0, 6, 18])
+    restored = np.clip(toned.astype(int) + rng.integers(-12, 13, toned.shape), 0, 255).astype(np.uint8)
+    damaged = rng.random(toned.shape[:2]) < 0.01
+    curves = tint_curve(toned), tint_curve(restored)
+    whole = color_module._keep_hues(toned, restored, damaged, curves)  # the filters over the whole photo
+    np.testing.assert_array_equal(keep_print_hues(toned, restored, damaged), whole)

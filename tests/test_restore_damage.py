@@ -120,6 +120,24 @@ def test_the_engine_inpaints_where_the_map_reaches_the_threshold_and_tiles_alike
     assert (tiled > 2).mean() < 1e-3
 
 
+def test_a_toned_photo_keeps_its_hues_where_the_map_marks_damage_and_tiles_alike(runs, tmp_path):
+    sepia = np.clip(cv2.cvtColor(data.astronaut()[::2, ::2], cv2.COLOR_RGB2GRAY)[..., None] * [1.0, 0.85, 0.65], 0, 255)
+    sepia = sepia.astype(np.uint8)
+    image = sepia.transpose(2, 0, 1)[None].astype(np.float32) / 255
+    damage = (_outputs(runs["head"], ["damage"], image)[0][0, 0] * 255).round()
+    threshold = float(np.quantile(damage, 0.9)) / 255
+    folder = _with_threshold(runs["head"], tmp_path / "some", threshold)
+    restorer = Restorer(folder, device="cpu")
+    whole = restorer.restore_image(sepia, tile=0)
+    without_map = Restorer(_with_threshold(runs["head"], tmp_path / "none", None), device="cpu")
+    marked = damage >= round(threshold * 255)
+    # the map changes where the print's hue is judged from, on what it marks and the pixel around
+    differs = np.any(whole != without_map.restore_image(sepia, tile=0), axis=2)
+    assert differs.any() and not (differs & ~cv2.dilate(marked.astype(np.uint8), np.ones((3, 3))).astype(bool)).any()
+    tiled = np.abs(restorer.restore_image(sepia, tile=96).astype(int) - whole)
+    assert (tiled > 2).mean() < 1e-3  # as the inpainting: a pixel right at the threshold may flip
+
+
 def test_inpainting_fills_a_marked_scratch_from_its_surroundings():
     rgb = np.tile(np.linspace(40, 200, 96, dtype=np.uint8)[None, :, None], (64, 1, 3))
     scratched = rgb.copy()
