@@ -1,10 +1,11 @@
 """Peak memory of the photo pipeline on large photos, stage by stage, as `revive photo` runs it.
 
-    python -m benchmarks.memory --weights weights/ [--sizes 3840x2160 7680x4320] [--tile 1024]
+    python -m benchmarks.memory --weights weights/ [--sizes 3840x2160 7680x4320] [--tile 1024] [--toned]
 
 Each size runs in a fresh subprocess: a PNG on disk -> restore.io_image.load_image -> restore (tiled) ->
 colorize (always) -> save_png_atomic. Per stage: seconds, the peak resident memory during that stage
 (VmHWM, reset before each stage) and the resident memory after it. Target: 4K under 1.5 GB; 8K works.
+`--toned` makes the photo a sepia print, whose restore also keeps its hues (restore.color.keep_print_hues).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from benchmarks.common import (
     Result,
@@ -33,6 +35,7 @@ from restore.tiling import DEFAULT_TILE
 
 SIZES = ("3840x2160", "7680x4320")
 TARGET_MB = {"3840x2160": 1500.0}
+SEPIA = np.array([1.0, 0.85, 0.65], np.float32)  # --toned: the gray photo times this
 
 
 def pipeline_memory(weights: str, source: str, output: str, tile: int) -> Result:
@@ -68,6 +71,7 @@ def main() -> None:
     parser.add_argument("--weights", required=True, help="folder with manifest.json and the ONNX models")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), metavar="WxH")
     parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help="restore tile size, as `revive photo --tile`")
+    parser.add_argument("--toned", action="store_true", help="a sepia print instead of a colour photo")
     args = parser.parse_args()
     weights = str(Path(args.weights).resolve())
     results = []
@@ -75,7 +79,10 @@ def main() -> None:
         for size in args.sizes:
             height, width = parse_size(size)
             source = Path(tmp) / f"photo_{size}.png"
-            cv2.imwrite(str(source), cv2.cvtColor(sample_photo(height, width), cv2.COLOR_RGB2BGR))
+            photo = sample_photo(height, width)
+            if args.toned:
+                photo = (cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[..., None] * SEPIA).astype(np.uint8)
+            cv2.imwrite(str(source), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
             for _ in range(args.repeats):
                 result = isolated(
                     "benchmarks.memory:pipeline_memory",
@@ -91,7 +98,8 @@ def main() -> None:
         verdict = None if target is None else f"{'yes' if result['peak_rss_mb'] < target else 'no'} (< {target:.0f})"
         rows += [[result["size"], s["stage"], s["seconds"], s["peak_mb"], s["rss_mb"], None] for s in result["stages"]]
         rows.append([result["size"], "**whole run**", None, result["peak_rss_mb"], None, verdict])
-    table = markdown_table(["photo", "stage", "seconds", "peak RSS MB", "RSS after MB", "under target MB"], rows)
+    photo_header = "photo (toned)" if args.toned else "photo"
+    table = markdown_table([photo_header, "stage", "seconds", "peak RSS MB", "RSS after MB", "under target MB"], rows)
     report("Peak memory, PNG -> restore (tiled) -> colorize -> PNG", table, {"memory": results}, args.json)
 
 
