@@ -5,7 +5,8 @@
 Each size runs in a fresh subprocess: a PNG on disk -> restore.io_image.load_image -> restore (tiled) ->
 colorize (always) -> save_png_atomic. Per stage: seconds, the peak resident memory during that stage
 (VmHWM, reset before each stage) and the resident memory after it. Target: 4K under 1.5 GB; 8K works.
-`--toned` makes the photo a sepia print, whose restore also keeps its hues (restore.color.keep_print_hues).
+`--toned` makes the photo a sepia print, whose restore also keeps its hues (restore.color.keep_print_hues), as
+`revive photo --colorize never` runs it (a photo colourized next skips that): the larger of the two.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def main() -> None:
                     output=str(Path(tmp) / "out.png"),
                     tile=args.tile,
                 )
-                results.append({"size": size, **result})
+                results.append({"size": size, "toned": args.toned, **result})
     rows = []
     for result in results:
         target = TARGET_MB.get(result["size"])

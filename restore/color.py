@@ -105,13 +105,14 @@ def keep_print_hues(original: np.ndarray, restored: np.ndarray, damaged: np.ndar
     """`restored` (uint8) with no hue that the toned print `original` lacks. Each pixel's stray from its photo's
     tint curve may move from the original's stray there (averaged over a few pixels) by at most 2 a*b* units
     plus half that stray; a larger move is shortened to that. Where `damaged` (HxW bool) marks a defect, the
-    original's stray is taken from around it, so a repaired crack gets the print's tint instead of the orange a
-    network may fill it with, while a faded colour photo keeps its colours. Worked in strips of rows with a halo
-    wider than the filters' reach, so the result is the whole photo's and memory stays bounded."""
+    original's stray on it and one pixel around is taken from further around, so a repaired crack gets the print's
+    tint instead of the orange a network may fill it with, while a faded colour photo keeps its colours. Worked in
+    strips of rows with a halo wider than the filters' reach, so the result is the whole photo's and memory stays
+    bounded."""
     curves = tint_curve(original), tint_curve(restored)
     height = restored.shape[0]
     out = np.empty_like(restored)
-    for rows in _strips(restored.shape):
+    for rows in _strips(restored.shape, max(1 << 20, 4 * _HALO * restored.shape[1])):  # strips >> their halo
         top, bottom = max(0, rows.start - _HALO), min(height, rows.stop + _HALO)
         window = slice(top, bottom)
         kept = _keep_hues(original[window], restored[window], None if damaged is None else damaged[window], curves)

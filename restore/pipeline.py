@@ -167,14 +167,22 @@ class Restorer:
         return out
 
     def restore_image(
-        self, rgb: np.ndarray, *, tile: int | None = None, strength: float = 1.0, scratches: bool = False
+        self,
+        rgb: np.ndarray,
+        *,
+        tile: int | None = None,
+        strength: float = 1.0,
+        scratches: bool = False,
+        keep_hues: bool = True,
     ) -> np.ndarray:
         """Run the restore model over `rgb` (uint8), tiled when larger than one tile of `tile` px
         (default: the Restorer's tile; 0 = whole image). strength in [0, 1] keeps that share of the change
         the model makes (1: all of it; 0.5: halfway between the photo and the model's result), as
         Real-ESRGAN's denoise strength and CodeFormer's fidelity weight let a user hold a model back.
-        scratches: also inpaint what the model's damage map marks (Bringing-Old-Photos' --with_scratch)."""
-        return self.restore_images([rgb], tile=tile, strength=strength, scratches=scratches)[0]
+        scratches: also inpaint what the model's damage map marks (Bringing-Old-Photos' --with_scratch).
+        keep_hues: a toned photo gains no hue from the model (color.keep_print_hues); False when its colour is
+        replaced next."""
+        return self.restore_images([rgb], tile=tile, strength=strength, scratches=scratches, keep_hues=[keep_hues])[0]
 
     def restore_images(
         self,
@@ -196,7 +204,7 @@ class Restorer:
             self._check_damage_map()
         toned = [
             (keep is None or keep) and is_grayscale(rgb) and not is_neutral_gray(rgb)
-            for rgb, keep in zip(images, keep_hues or [None] * len(images), strict=True)
+            for rgb, keep in zip(images, [None] * len(images) if keep_hues is None else keep_hues, strict=True)
         ]
         restored = self._run_restore(images, tile, scratches, toned)
         if correct:

@@ -353,7 +353,8 @@ class Jobs:
         colourize = colourizes(image.rgb, options.colorize, hints)
         rgb, restore = image.rgb, options.restore
         if restore and path:
-            rgb, restore = self.restored.restore(path, rgb, options), False
+            # a photo colourized next keeps no hues (its a*b* are replaced), as Restorer.process does
+            rgb, restore = self.restored.restore(path, rgb, options, keep_hues=not colourize), False
         rgb = self.restorer.process(
             rgb,
             options,

@@ -20,19 +20,19 @@ class RestoredPhotos:
     def __init__(self, restorer: Restorer, keep: int = KEEP) -> None:
         self.restorer = restorer
         self.keep = keep
-        self._photos: OrderedDict[tuple[str, int | None, float, bool], np.ndarray] = OrderedDict()
+        self._photos: OrderedDict[tuple[str, int | None, float, bool, bool], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def restore(self, path: str, rgb: np.ndarray, options: ProcessOptions) -> np.ndarray:
+    def restore(self, path: str, rgb: np.ndarray, options: ProcessOptions, *, keep_hues: bool = True) -> np.ndarray:
         """`rgb`, the photo uploaded at `path` (uploads never change), restored with these options' tile,
-        strength and scratches."""
-        key = (path, options.tile, options.strength, options.scratches)
+        strength and scratches (and keep_hues, as Restorer.restore_image)."""
+        key = (path, options.tile, options.strength, options.scratches, keep_hues)
         with self._lock:
             if key in self._photos:
                 self._photos.move_to_end(key)
                 return self._photos[key]
         restored = self.restorer.restore_image(
-            rgb, tile=options.tile, strength=options.strength, scratches=options.scratches
+            rgb, tile=options.tile, strength=options.strength, scratches=options.scratches, keep_hues=keep_hues
         )
         restored.flags.writeable = False  # shared by later jobs
         with self._lock:

@@ -136,13 +136,29 @@ def test_recolouring_a_photo_reuses_its_restoration_for_the_same_result(hinted_w
     restorer = Restorer(hinted_weights_dir, device="cpu")
     jobs = Jobs(restorer, WebSettings(tmp_path / "work", "127.0.0.1", 0, False, 1.0, 250_000, 1, 5))
     outputs = [jobs.photo(str(uploaded), hints=hints)[1] for hints in ("", POINT, "")]
-    assert list(jobs.restored._photos) == [(str(uploaded), None, 1.0, False)]  # restored once, then reused
+    # restored once (keeping no hues: it is colourized next), then reused
+    assert list(jobs.restored._photos) == [(str(uploaded), None, 1.0, False, False)]
     rgb = np.asarray(Image.open(photo).convert("RGB"))
     for png, hints in zip(outputs, (None, POINT, None), strict=True):
         expected = restorer.process(rgb, hints=hints and jobs.hint_map(hints, None, HEIGHT, WIDTH))
         assert np.array_equal(np.asarray(Image.open(png)), expected)
     jobs.photo(str(uploaded), strength=0.5)
     assert len(jobs.restored._photos) == 2  # other settings, another restoration
+
+
+def test_a_toned_photo_comes_out_of_the_web_ui_as_out_of_process(hinted_weights_dir, tmp_path):
+    from gradio.utils import get_upload_folder
+
+    upload = Path(get_upload_folder()) / "test-web-toned"
+    upload.mkdir(parents=True, exist_ok=True)
+    sepia = (gray_ramp(HEIGHT, WIDTH) * np.array([1.0, 0.85, 0.65])).astype(np.uint8)
+    Image.fromarray(sepia).save(upload / "sepia.png")
+    restorer = Restorer(hinted_weights_dir, device="cpu")
+    jobs = Jobs(restorer, WebSettings(tmp_path / "work", "127.0.0.1", 0, False, 1.0, 250_000, 1, 5))
+    for colorize in ("never", "auto"):  # hues kept, then not (colourized next), as Restorer.process does
+        png = jobs.photo(str(upload / "sepia.png"), colorize=colorize)[1]
+        assert np.array_equal(np.asarray(Image.open(png)), restorer.process(sepia, colorize=colorize))
+    assert [key[-1] for key in jobs.restored._photos] == [True, False]
 
 
 @pytest.fixture
