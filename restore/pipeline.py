@@ -202,16 +202,17 @@ class Restorer:
         ProcessOptions(tile=tile, strength=strength, scratches=scratches)  # checks them
         if scratches:
             self._check_damage_map()
+        neutral = [is_neutral_gray(rgb) for rgb in images]
+        keep_hues = [True] * len(images) if keep_hues is None else keep_hues
         toned = [
-            (keep is None or keep) and is_grayscale(rgb) and not is_neutral_gray(rgb)
-            for rgb, keep in zip(images, [None] * len(images) if keep_hues is None else keep_hues, strict=True)
+            keep and not gray and is_grayscale(rgb) for rgb, keep, gray in zip(images, keep_hues, neutral, strict=True)
         ]
         restored = self._run_restore(images, tile, scratches, toned)
         if correct:
             restored = self._correct(restored)
         if strength != 1.0:
             restored = [_blend(rgb, out, strength) for rgb, out in zip(images, restored, strict=True)]
-        return [as_gray(out) if is_neutral_gray(rgb) else out for rgb, out in zip(images, restored, strict=True)]
+        return [as_gray(out) if gray else out for out, gray in zip(restored, neutral, strict=True)]
 
     def _check_damage_map(self) -> None:
         spec = self.model("restore").spec
@@ -250,8 +251,6 @@ class Restorer:
                 )
                 for rgb, context in zip(images, contexts, strict=True)
             ]
-        if not with_damage and not any(toned):
-            return results
         damage = spec.damage if with_damage else None
         return [
             _finish_restore(rgb, out, damage, scratches, keep)
