@@ -1,7 +1,8 @@
 """The same adversarial fine-tuning budget under each adversarial loss, from one checkpoint, in one table.
 
     python scripts/compare_losses.py --init CHECKPOINT --config configs/colorize-v2.yaml --data FIT_DIR \\
-        --val HOLDOUT_DIR --out RUNS_DIR [--steps 60] [--limit 40] [--losses wgan-gp hinge ...] [--set k=v ...]
+        --val HOLDOUT_DIR --out RUNS_DIR [--steps 60] [--limit 40] [--losses wgan-gp hinge ...] [--set k=v ...] \\
+        [--export-arg=--prior-correction=0.2 ...] [--eval-arg=--fp32 ...]
 
 For each loss: `revive-train fit --init-from CHECKPOINT --set loss=L --set pretrain_iters=0` for --steps
 generator steps (vanilla with annealed instance noise 0.1), `revive-train export`, `revive-train eval` on the
@@ -60,9 +61,11 @@ def compare(args: argparse.Namespace, loss: str) -> dict[str, float]:
         fit = ["revive-train", "fit", "--task", "colorize", "--config", str(args.config), "--data", str(args.data)]
         fit += ["--val", str(args.val), "--out", str(folder / "run"), "--init-from", str(args.init)]
         run(fit + [f"--set={s}" for s in settings + args.set])
-        run(["revive-train", "export", "--checkpoint", str(folder / "run" / "last.pt"), "--out", str(folder / "w")])
+        export = ["revive-train", "export", "--checkpoint", str(folder / "run" / "last.pt"), "--out", str(folder / "w")]
+        run(export + args.export_arg)
         evaluate = ["revive-train", "eval", "--task", "colorize", "--weights", str(folder / "w" / "colorize.onnx")]
-        run(evaluate + ["--data", str(args.val), "--limit", str(args.limit), "--json", str(result_path)])
+        evaluate += ["--data", str(args.val), "--limit", str(args.limit), "--json", str(result_path)]
+        run(evaluate + args.eval_arg)
     mean = json.loads(result_path.read_text())["mean"]
     return {**{key: mean[key] for key, _ in COLUMNS}, **critic_statistics(folder / "run")}
 
@@ -78,6 +81,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=40, help="photos evaluated")
     parser.add_argument("--losses", nargs="+", default=list(ADVERSARIAL_LOSSES), choices=ADVERSARIAL_LOSSES)
     parser.add_argument("--set", action="append", default=[], help="a further config value for every run")
+    parser.add_argument("--export-arg", action="append", default=[], help="a further `revive-train export` argument")
+    parser.add_argument("--eval-arg", action="append", default=[], help="a further `revive-train eval` argument")
     args = parser.parse_args()
     rows = {loss: compare(args, loss) for loss in args.losses}
     args.out.mkdir(parents=True, exist_ok=True)
