@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -118,6 +119,24 @@ def through_codec(frames: Sequence[np.ndarray], fps: int = 25) -> list[np.ndarra
 def to_gray(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Black-and-white copies (three equal channels)."""
     return [as_gray(frame) for frame in frames]
+
+
+def telecine(film: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """24 frames/s film as 30 frames/s video: every fourth film frame shown twice (3:2 pulldown)."""
+    return [frame for k, frame in enumerate(film) for frame in [frame] * (2 if k % 4 == 3 else 1)]
+
+
+def horizontal_motion(images: Sequence[np.ndarray]) -> list[float]:
+    """Horizontal motion between consecutive images, px (ECC image alignment, which measures sub-pixel
+    shifts without phase correlation's pull toward whole pixels)."""
+    grays = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) for image in images]
+    grays = [cv2.GaussianBlur(gray, (0, 0), 1) for gray in grays]
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
+    motion = []
+    for a, b in pairwise(grays):
+        _, warp = cv2.findTransformECC(a, b, np.eye(2, 3, dtype=np.float32), cv2.MOTION_TRANSLATION, criteria, None, 5)
+        motion.append(-float(warp[0, 2]))
+    return motion
 
 
 def age(frames: Sequence[np.ndarray], seed: int = 0, grain: float = 12.0, exposure: float = 0.12) -> list[np.ndarray]:

@@ -6,18 +6,23 @@ the first frame's time. Either way the frames between input frames i and i + 1 a
 restore.interpolate from those two (and their neighbours); the last input frame is held for one frame
 duration of the input (1 / its average rate), so the output lasts as long as the input. Times are exact: the
 output time base is one in which the input's timestamps and the output's frame step are both whole numbers.
+For a fixed rate, frames that copy the one before (film transferred to video by pulldown) are taken out first
+and the film's frames spaced evenly again (restore.pulldown); a multiple keeps every input frame's time.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 from restore.interpolate import InterpolationSettings, Interpolator, Pair
+from restore.pulldown import Cadence, Entry, is_repeat
 
 MAX_FACTOR = 16
 MAX_RATE = 1000
@@ -76,21 +81,28 @@ class Timeline:
         self._start = self._to_output(start)
         self._hold = max(1, self._ticks(1 / input_rate))  # the last frame's duration
 
-    def span(self, pts: int, next_pts: int | None) -> list[tuple[int, float]]:
+    @property
+    def fixed_rate(self) -> bool:
+        """Whether output frames fall at multiples of a fixed frame time (not a multiple of the input's)."""
+        return self._fps.rate is not None
+
+    def span(self, pts: int | Fraction, next_pts: int | Fraction | None) -> list[tuple[int, float]]:
         """(output pts, fraction of the way to the next input frame) for the output frames from input pts
         `pts` up to `next_pts` (not included; None after the last frame: for one input frame duration).
-        A fraction of 0 is the input frame itself."""
+        A fraction of 0 is the input frame itself. Times may fall between ticks (restore.pulldown's film times)."""
         begin = self._to_output(pts)
         end = self._to_output(next_pts) if next_pts is not None else begin + self._hold
         if self._fps.factor:
             factor = self._fps.factor
-            return [(begin + (end - begin) * k // factor, k / factor) for k in range(factor)]
-        first = max(0, -(-(begin - self._start) // self._step))  # the first output frame at or after `begin`
-        times = range(self._start + first * self._step, end, self._step)
-        return [(time, (time - begin) / (end - begin)) for time in times]
+            return [(math.floor(begin + Fraction(end - begin) * k / factor), k / factor) for k in range(factor)]
+        first = max(0, math.ceil(Fraction(begin - self._start) / self._step))  # the first output frame from `begin`
+        times = range(self._start + first * self._step, math.ceil(end), self._step)
+        return [(time, float(Fraction(time - begin) / (end - begin))) for time in times]
 
-    def _to_output(self, pts: int) -> int:
-        return self._ticks(pts * self._input_time_base)
+    def _to_output(self, pts: int | Fraction) -> int | Fraction:
+        """`pts` in output ticks: whole for an input frame's own pts, exact for a film time between them."""
+        ticks = pts * self._input_time_base / self.time_base
+        return round(ticks) if isinstance(pts, int) else ticks
 
     def _ticks(self, seconds: Fraction) -> int:
         return round(seconds / self.time_base)
@@ -99,18 +111,24 @@ class Timeline:
 @dataclass(frozen=True)
 class Unit:
     """What a retimed video shows from input frame `index` until the next one: `frames` as (pts, RGB); `rgb`
-    is the input frame's own output, which a resumed job starts from."""
+    is the input frame's own output, which a resumed job starts from, and `kept` the output of the frame it
+    shows (itself, or the frame it copies: see restore.pulldown), which a resumed job interpolates from. A
+    copy's unit shows no frames of its own: its time belongs to the frame it copies."""
 
     index: int
     rgb: np.ndarray
     frames: list[tuple[int, np.ndarray]]
+    kept: np.ndarray
 
 
 class Retimer:
     """Turns the outputs of a video's frames (with their input pts, in order) into the frames of the new rate.
 
-    push() returns the units that became complete (each needs the two frames after its own); finish() the
-    rest. A job resumed at frame `first` passes the output written for frame first - 1 as `seed`.
+    push() returns the units that became complete, finish() the rest, one per input frame in order. For a
+    fixed output rate, copies are taken out first and the kept frames retimed (restore.pulldown), so a unit
+    comes out once WINDOW more kept frames are known (`take_out_copies=False` keeps every frame, as a
+    multiple does; benchmarks.pulldown compares the two). A job resumed at frame `first` passes the output
+    written for frame first - 1 as `seed`, and what history() and the last unit's `kept` were for it.
     """
 
     def __init__(
@@ -119,37 +137,88 @@ class Retimer:
         first: int = 0,
         seed: np.ndarray | None = None,
         settings: InterpolationSettings | None = None,
+        history: Sequence[Entry] = (),
+        kept: np.ndarray | None = None,
+        take_out_copies: bool = True,
     ) -> None:
         self._timeline = timeline
         self._first = first
-        self._interpolator = Interpolator(settings, first=first if seed is None else first - 1)
-        if seed is not None:
-            self._interpolator.push(seed)
-        self._pts: dict[int, int] = {}
-        self._last: tuple[int, np.ndarray] | None = None
+        self._take_out_copies = take_out_copies and timeline.fixed_rate
+        self._cadence = Cadence(history)
+        if seed is not None and not self._cadence.kept:
+            raise ValueError("a resumed retimer needs the history of the frames before it")
+        self._given = len(self._cadence.kept) - 1 if seed is not None else 0  # kept frames the interpolator has
+        self._interpolator = Interpolator(settings, first=self._given)
+        self._last_kept = kept if kept is not None else seed
+        if self._last_kept is not None:
+            self._interpolator.push(self._last_kept)
+            self._given += 1
+        self._waiting: deque[np.ndarray] = deque()  # kept frames not yet given to the interpolator
+        self._copies: dict[int, np.ndarray] = {}  # outputs of copies whose unit is still to come
+        self.copies = 0  # frames taken out as copies of the frame before
 
     def push(self, index: int, pts: int, rgb: np.ndarray) -> list[Unit]:
         """Add the output of input frame `index`; the units completed by it."""
-        self._pts[index] = pts
-        self._last = index, rgb
-        return self._units(self._interpolator.push(rgb))
+        copy = (
+            self._take_out_copies
+            and self._last_kept is not None
+            and not self._cadence.after_repeat
+            and is_repeat(self._last_kept, rgb)
+        )
+        self._cadence.add(Entry(index, pts, copy))
+        if copy:
+            self._copies[index] = rgb
+            self.copies += 1
+        else:
+            self._last_kept = rgb
+            self._waiting.append(rgb)
+        return self._drain()
 
     def finish(self) -> list[Unit]:
         """The remaining units, the last frame's included, after the last push()."""
-        units = self._units(self._interpolator.finish())
-        if self._last is not None:
-            index, rgb = self._last
-            units.append(Unit(index, rgb, [(pts, rgb) for pts, _ in self._timeline.span(self._pts[index], None)]))
+        self._cadence.ended = True
+        units = self._drain() + self._units(self._interpolator.finish())
+        last = len(self._cadence.kept) - 1
+        if self._last_kept is None or last < 0:
+            return units
+        entry, copies = self._cadence.kept[last], self._cadence.repeats_after(last)
+        span = self._timeline.span(self._cadence.time(last), copies[0].pts if copies else None)
+        rgb = self._last_kept
+        if entry.index >= self._first:
+            units.append(Unit(entry.index, rgb, [(pts, rgb) for pts, _ in span], rgb))
+        for copy in copies:  # at most one: a copy is never followed by another
+            if copy.index >= self._first:
+                own = self._copies.pop(copy.index)
+                units.append(Unit(copy.index, own, [(pts, own) for pts, _ in self._timeline.span(copy.pts, None)], rgb))
+        return units
+
+    def history(self, before: int) -> list[Entry]:
+        """What a job resumed at input frame `before` passes as `history` (restore.pulldown.Cadence.history)."""
+        return self._cadence.history(before)
+
+    def _drain(self) -> list[Unit]:
+        """Give the interpolator the kept frames whose pair (the two kept frames before) has settled times."""
+        units: list[Unit] = []
+        while self._waiting and self._cadence.settled(self._given - 1):
+            units += self._units(self._interpolator.push(self._waiting.popleft()))
+            self._given += 1
         return units
 
     def _units(self, pair: Pair | None) -> list[Unit]:
-        """The unit of `pair`'s first frame, unless there is no pair or an earlier run made it."""
-        if pair is None or pair.index < self._first:
+        """The unit of `pair`'s first frame and of the copies after it, less those an earlier run made."""
+        if pair is None:
             return []
-        span = self._timeline.span(self._pts.pop(pair.index), self._pts[pair.index + 1])
-        between = iter(pair.at([fraction for _, fraction in span if fraction > 0]))
-        frames = [(pts, next(between) if fraction > 0 else pair.first) for pts, fraction in span]
-        return [Unit(pair.index, pair.first, frames)]
+        entry = self._cadence.kept[pair.index]
+        units = []
+        if entry.index >= self._first:
+            span = self._timeline.span(self._cadence.time(pair.index), self._cadence.time(pair.index + 1))
+            between = iter(pair.at([fraction for _, fraction in span if fraction > 0]))
+            frames = [(pts, next(between) if fraction > 0 else pair.first) for pts, fraction in span]
+            units.append(Unit(entry.index, pair.first, frames, pair.first))
+        for copy in self._cadence.repeats_after(pair.index):
+            if copy.index >= self._first:
+                units.append(Unit(copy.index, self._copies.pop(copy.index), [], pair.first))
+        return units
 
 
 def _common_time_base(first: Fraction, second: Fraction) -> Fraction:

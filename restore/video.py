@@ -16,6 +16,7 @@ input frame up to the time of the next segment's.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from restore.hint_track import describe, film_hints
 from restore.io_image import load_image, save_png_atomic
 from restore.options import ProcessOptions
 from restore.pipeline import Restorer
+from restore.pulldown import REPEAT_PSNR, WINDOW, Entry
 from restore.resume import file_identity, job_settings, locked, read_record, write_record
 from restore.retime import FrameRate, Retimer, Timeline, Unit
 from restore.sequence import (
@@ -122,6 +124,7 @@ def process_video(
         log.info("%s: turned upright (display rotation %d degrees)", source, 90 * info.quarter_turns)
     settings = job_settings(
         restorer, **sequence.record(), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__,
+        pulldown=[REPEAT_PSNR, WINDOW] if fps else None,
         **({"hints": describe(tracker.keyframes)} if tracker else {}),
     )  # fmt: skip
     work = _Segments(Path(work_dir) if work_dir else output.with_name(output.name + ".work"), chunk)
@@ -132,13 +135,15 @@ def process_video(
             if start:
                 log.info("%s: resuming at frame %d", source, start)
             seed = work.seed()
-            retimer = Retimer(timeline, start, seed) if timeline else None
+            retimer = Retimer(timeline, start, seed, **work.retime_state()) if timeline else None
             with atomic_path(output, stable=True) as tmp, Muxer(tmp, container_format, source, encoding) as muxer:
                 sink = _Sink(work, muxer, encoding, start, progress, info.expected_frames, retimer)
                 first = first_needed(start, batch)
                 frames = read_frames(source, info, tracker.replay_from(first) if tracker else first)
                 run_sequence(restorer, sequence, frames, sink.write, start=start, seed_output=seed, hints=tracker)
                 sink.close()
+            if retimer is not None and retimer.copies:
+                log.info("%s: %d frames that repeat the one before left out of the new rate", source, retimer.copies)
         except BaseException as exc:
             if isinstance(exc, VideoError) or not work.count:
                 work.remove()  # nothing worth resuming: a bad input, or no finished segment
@@ -148,7 +153,8 @@ def process_video(
 
 
 class _Segments:
-    """The work folder: the job record and finished segments (seg_NNNNNN.bin packets + .png last frame)."""
+    """The work folder: the job record and finished segments (seg_NNNNNN.bin packets + .png last frame; with a
+    new frame rate, .json the retimer's history and .kept.png the frame it interpolates from, if not the last)."""
 
     def __init__(self, folder: Path, chunk: int) -> None:
         self.folder = folder
@@ -175,9 +181,27 @@ class _Segments:
         """The last frame written before the first unfinished segment."""
         return load_image(self._path(self.count - 1, ".png")).rgb if self.count else None
 
-    def save(self, index: int, packets: list[StoredPacket], last: np.ndarray) -> None:
-        """Store segment `index`; the .bin file, written last and atomically, marks it finished."""
+    def retime_state(self) -> dict[str, Any]:
+        """What the retimer of the last finished segment left for the next (Retimer's `history` and `kept`)."""
+        if not self.count:
+            return {}
+        entries = json.loads(self._path(self.count - 1, ".json").read_text())
+        kept = self._path(self.count - 1, ".kept.png")
+        history = [Entry(*entry) for entry in entries]
+        return {"history": history, "kept": load_image(kept).rgb if kept.is_file() else None}
+
+    def save(
+        self, index: int, packets: list[StoredPacket], last: np.ndarray, retime: tuple[list[Entry], np.ndarray] | None
+    ) -> None:
+        """Store segment `index` (with a retimer's history and its last kept frame, when that is not `last`);
+        the .bin file, written last and atomically, marks it finished."""
         save_png_atomic(self._path(index, ".png"), last, stable=True)
+        if retime is not None:
+            history, kept = retime
+            with atomic_path(self._path(index, ".json"), stable=True) as tmp:
+                tmp.write_text(json.dumps([[entry.index, entry.pts, entry.repeat] for entry in history]))
+            if kept is not last:
+                save_png_atomic(self._path(index, ".kept.png"), kept, stable=True)
         with atomic_path(self._path(index, ".bin"), stable=True) as tmp:
             write_packets(tmp, packets)
         self.count = index + 1
@@ -219,6 +243,7 @@ class _Sink:
         self._encoder: Any = None
         self._packets: list[StoredPacket] = []
         self._last: np.ndarray | None = None
+        self._last_kept: np.ndarray | None = None
         self.done = start  # input frames whose output is encoded
         self.written = 0  # output frames: one packet each (no B-frames, and x264 drops none)
         for packets in segments.finished():
@@ -229,7 +254,7 @@ class _Sink:
     def write(self, frame: Frame, rgb: np.ndarray) -> None:
         """Take the output for `frame` (its pts in frame.data) and encode what is complete."""
         if self._retimer is None:
-            self._encode(Unit(frame.index, rgb, [(frame.data, rgb)]))
+            self._encode(Unit(frame.index, rgb, [(frame.data, rgb)], rgb))
             return
         for unit in self._retimer.push(frame.index, frame.data, rgb):
             self._encode(unit)
@@ -249,7 +274,7 @@ class _Sink:
         for pts, rgb in unit.frames:
             self._add(encode(self._encoder, rgb, pts, self._encoding))
         self.written += len(unit.frames)
-        self._last = unit.rgb
+        self._last, self._last_kept = unit.rgb, unit.kept
         self.done = unit.index + 1
         self._report()
         if self.done % self._segments.chunk == 0:
@@ -259,7 +284,8 @@ class _Sink:
         if self._encoder is None:
             return
         self._add(flush(self._encoder))
-        self._segments.save(self._index, self._packets, self._last)
+        retime = (self._retimer.history(self.done), self._last_kept) if self._retimer is not None else None
+        self._segments.save(self._index, self._packets, self._last, retime)
         self._encoder, self._packets, self._index = None, [], self._index + 1
 
     def _report(self) -> None:

@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.clips import kill_midway, pan_frames, read_clip, revive, to_gray, write_clip
+from benchmarks.clips import (
+    horizontal_motion,
+    kill_midway,
+    pan_frames,
+    read_clip,
+    revive,
+    telecine,
+    to_gray,
+    write_clip,
+)
 from restore.cli import main
 from training.metrics import psnr
 
@@ -92,6 +101,23 @@ def test_a_killed_job_resumes_to_the_same_file(weights_dir, tmp_path):
     revive_ok("video", clip, "-o", out, *args)
     assert digest(out) == digest(tmp_path / "whole.mp4")
     assert len(read_clip(out)[0]) == 100 and not work.exists()
+
+
+def test_a_telecined_film_moves_evenly_at_60_fps_and_resumes_to_the_same_file(weights_dir, tmp_path):
+    film = pan_frames(48, (128, 96), step=(5, 0))
+    clip = write_clip(tmp_path / "reel.mp4", telecine(film), fps=30)  # 3:2 pulldown: 60 frames, 12 copies
+    args = ["--weights", weights_dir, "--fps", "60", "--chunk", 7, *SAME]
+    revive_ok("video", clip, "-o", tmp_path / "whole.mp4", *args)
+    out_frames, out_times, out_audio, out_rate = read_clip(tmp_path / "whole.mp4")
+    assert len(out_frames) == 120 and out_rate == 60
+    assert out_times == pytest.approx([k / 60 for k in range(120)], abs=1e-9)
+    assert out_audio == read_clip(clip)[2]
+    motion = horizontal_motion(out_frames)[16:-16]  # the film's 5 px a frame at 24 of 60 frames a second, without stops
+    assert min(motion) > 1.6 and max(motion) < 2.4, motion
+    out, work = tmp_path / "resumed.mp4", tmp_path / "resumed.mp4.work"
+    kill_midway(["video", clip, "-o", out, *args, "--device", "cpu"], lambda: len(list(work.glob("seg_*.bin"))), 3)
+    revive_ok("video", clip, "-o", out, *args)
+    assert digest(out) == digest(tmp_path / "whole.mp4")
 
 
 @pytest.mark.parametrize(

@@ -158,16 +158,16 @@ def test_the_retimer_makes_each_frame_s_unit_once_and_resumes_alike():
     frames = object_frames(6, (96, 64))
     timeline = Timeline(FrameRate(factor=3), Fraction(1, 24), Fraction(24), start=0)
 
-    def units(first, seed=None):
-        retimer = Retimer(timeline, first, seed)
+    def units(first, seed=None, history=()):
+        retimer = Retimer(timeline, first, seed, history=history)
         made = [unit for i in range(first, 6) for unit in retimer.push(i, i, frames[i])] + retimer.finish()
-        return {unit.index: unit for unit in made}
+        return retimer, {unit.index: unit for unit in made}
 
-    whole = units(0)
+    retimer, whole = units(0)
     assert sorted(whole) == list(range(6))
     assert [pts for i in range(6) for pts, _ in whole[i].frames] == list(range(18))
     assert all(np.array_equal(whole[i].frames[0][1], frames[i]) for i in range(6))
-    resumed = units(3, seed=frames[2])
+    _, resumed = units(3, seed=frames[2], history=retimer.history(3))
     assert sorted(resumed) == [3, 4, 5]
     for i in (3, 4, 5):
         assert all(np.array_equal(a[1], b[1]) for a, b in zip(whole[i].frames, resumed[i].frames, strict=True))
