@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 
 from restore.interpolate import InterpolationSettings, Interpolator, Pair
-from restore.pulldown import Cadence, Entry, is_repeat
+from restore.pulldown import WINDOW, Cadence, Entry, matches
 
 MAX_FACTOR = 16
 MAX_RATE = 1000
@@ -112,8 +112,8 @@ class Timeline:
 class Unit:
     """What a retimed video shows from input frame `index` until the next one: `frames` as (pts, RGB); `rgb`
     is the input frame's own output, which a resumed job starts from, and `kept` the output of the frame it
-    shows (itself, or the frame it copies: see restore.pulldown), which a resumed job interpolates from. A
-    copy's unit shows no frames of its own: its time belongs to the frame it copies."""
+    shows (itself, or for a copy, the frame it copies: see restore.pulldown), which a resumed job
+    interpolates from. A copy's unit has no frames: its time belongs to the frame it copies."""
 
     index: int
     rgb: np.ndarray
@@ -125,9 +125,9 @@ class Retimer:
     """Turns the outputs of a video's frames (with their input pts, in order) into the frames of the new rate.
 
     push() returns the units that became complete, finish() the rest, one per input frame in order. For a
-    fixed output rate, copies are taken out first and the kept frames retimed (restore.pulldown), so a unit
-    comes out once WINDOW more kept frames are known (`take_out_copies=False` keeps every frame, as a
-    multiple does; benchmarks.pulldown compares the two). A job resumed at frame `first` passes the output
+    fixed output rate, copies are taken out and the kept frames retimed (restore.pulldown), so a unit comes
+    out once WINDOW more kept frames are known; `take_out_copies=False` keeps every frame and its time, as a
+    multiple does (benchmarks.pulldown compares the two). A job resumed at frame `first` passes the output
     written for frame first - 1 as `seed`, and what history() and the last unit's `kept` were for it.
     """
 
@@ -144,7 +144,7 @@ class Retimer:
         self._timeline = timeline
         self._first = first
         self._take_out_copies = take_out_copies and timeline.fixed_rate
-        self._cadence = Cadence(history)
+        self._cadence = Cadence(history, lookahead=WINDOW if self._take_out_copies else 0)
         if seed is not None and not self._cadence.kept:
             raise ValueError("a resumed retimer needs the history of the frames before it")
         self._given = len(self._cadence.kept) - 1 if seed is not None else 0  # kept frames the interpolator has
@@ -153,53 +153,41 @@ class Retimer:
         if self._last_kept is not None:
             self._interpolator.push(self._last_kept)
             self._given += 1
+        self._previous = seed  # the output of the frame before the next one
+        self._outputs: dict[int, np.ndarray] = {}  # of frames not yet decided, and of copies until their unit
         self._waiting: deque[np.ndarray] = deque()  # kept frames not yet given to the interpolator
-        self._copies: dict[int, np.ndarray] = {}  # outputs of copies whose unit is still to come
-        self.copies = 0  # frames taken out as copies of the frame before
+        self.copies = 0  # frames taken out as copies
 
     def push(self, index: int, pts: int, rgb: np.ndarray) -> list[Unit]:
         """Add the output of input frame `index`; the units completed by it."""
-        copy = (
-            self._take_out_copies
-            and self._last_kept is not None
-            and not self._cadence.after_repeat
-            and is_repeat(self._last_kept, rgb)
-        )
-        self._cadence.add(Entry(index, pts, copy))
-        if copy:
-            self._copies[index] = rgb
-            self.copies += 1
-        else:
-            self._last_kept = rgb
-            self._waiting.append(rgb)
-        return self._drain()
+        matched = self._take_out_copies and self._previous is not None and matches(self._previous, rgb)
+        self._previous = rgb
+        self._outputs[index] = rgb
+        return self._decided(self._cadence.add(index, pts, matched))
 
     def finish(self) -> list[Unit]:
         """The remaining units, the last frame's included, after the last push()."""
-        self._cadence.ended = True
-        units = self._drain() + self._units(self._interpolator.finish())
+        units = self._decided(self._cadence.end()) + self._units(self._interpolator.finish())
         last = len(self._cadence.kept) - 1
-        if self._last_kept is None or last < 0:
-            return units
-        entry, copies = self._cadence.kept[last], self._cadence.repeats_after(last)
-        span = self._timeline.span(self._cadence.time(last), copies[0].pts if copies else None)
-        rgb = self._last_kept
-        if entry.index >= self._first:
-            units.append(Unit(entry.index, rgb, [(pts, rgb) for pts, _ in span], rgb))
-        for copy in copies:  # at most one: a copy is never followed by another
-            if copy.index >= self._first:
-                own = self._copies.pop(copy.index)
-                units.append(Unit(copy.index, own, [(pts, own) for pts, _ in self._timeline.span(copy.pts, None)], rgb))
+        if self._last_kept is not None and last >= 0 and self._cadence.kept[last].index >= self._first:
+            rgb, span = self._last_kept, self._timeline.span(self._cadence.time(last), None)
+            units.append(Unit(self._cadence.kept[last].index, rgb, [(pts, rgb) for pts, _ in span], rgb))
         return units
 
     def history(self, before: int) -> list[Entry]:
         """What a job resumed at input frame `before` passes as `history` (restore.pulldown.Cadence.history)."""
         return self._cadence.history(before)
 
-    def _drain(self) -> list[Unit]:
-        """Give the interpolator the kept frames whose pair (the two kept frames before) has settled times."""
+    def _decided(self, entries: list[Entry]) -> list[Unit]:
+        """Take the frames just decided: a copy's output waits for its unit, a kept frame for the interpolator."""
+        for entry in entries:
+            if entry.repeat:
+                self.copies += 1
+            else:
+                self._last_kept = self._outputs.pop(entry.index)
+                self._waiting.append(self._last_kept)
         units: list[Unit] = []
-        while self._waiting and self._cadence.settled(self._given - 1):
+        while self._waiting and self._cadence.settled(self._given - 1):  # the pair it completes is timed
             units += self._units(self._interpolator.push(self._waiting.popleft()))
             self._given += 1
         return units
@@ -217,7 +205,7 @@ class Retimer:
             units.append(Unit(entry.index, pair.first, frames, pair.first))
         for copy in self._cadence.repeats_after(pair.index):
             if copy.index >= self._first:
-                units.append(Unit(copy.index, self._copies.pop(copy.index), [], pair.first))
+                units.append(Unit(copy.index, self._outputs.pop(copy.index), [], pair.first))
         return units
 
 

@@ -9,8 +9,9 @@ Resuming: the frames are encoded in segments of `chunk` frames, each by a fresh 
 (OUTPUT.work by default): the segment's packets, the last frame written (the temporal filter's state) and a
 record of the settings. A rerun with the same settings decodes up to the first missing segment, re-seeds the
 temporal filter there and carries on, so a crash costs at most one segment. The work folder is removed when
-the output is complete. With a new frame rate, a segment holds the output frames from the time of its first
-input frame up to the time of the next segment's.
+the output is complete. With a new frame rate, a segment holds the output frames from the (film) time of its
+first input frame up to the next segment's, and the retimer's history (.json) and, when its last frame is a
+copy, the frame it copies (.kept.png), which a resumed retimer starts from (restore.retime).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from restore.hint_track import describe, film_hints
 from restore.io_image import load_image, save_png_atomic
 from restore.options import ProcessOptions
 from restore.pipeline import Restorer
-from restore.pulldown import REPEAT_PSNR, WINDOW, Entry
+from restore.pulldown import BLOCK_LEVELS, REPEAT_PSNR, WINDOW, Entry
 from restore.resume import file_identity, job_settings, locked, read_record, write_record
 from restore.retime import FrameRate, Retimer, Timeline, Unit
 from restore.sequence import (
@@ -124,7 +125,7 @@ def process_video(
         log.info("%s: turned upright (display rotation %d degrees)", source, 90 * info.quarter_turns)
     settings = job_settings(
         restorer, **sequence.record(), fps=str(fps) if fps else None, crf=crf, chunk=chunk, av=av.__version__,
-        pulldown=[REPEAT_PSNR, WINDOW] if fps else None,
+        pulldown=[REPEAT_PSNR, BLOCK_LEVELS, WINDOW] if fps else None,
         **({"hints": describe(tracker.keyframes)} if tracker else {}),
     )  # fmt: skip
     work = _Segments(Path(work_dir) if work_dir else output.with_name(output.name + ".work"), chunk)
@@ -143,7 +144,7 @@ def process_video(
                 run_sequence(restorer, sequence, frames, sink.write, start=start, seed_output=seed, hints=tracker)
                 sink.close()
             if retimer is not None and retimer.copies:
-                log.info("%s: %d frames that repeat the one before left out of the new rate", source, retimer.copies)
+                log.info("%s: %d frames that copy the one before left out of the new rate", source, retimer.copies)
         except BaseException as exc:
             if isinstance(exc, VideoError) or not work.count:
                 work.remove()  # nothing worth resuming: a bad input, or no finished segment
@@ -199,8 +200,8 @@ class _Segments:
         if retime is not None:
             history, kept = retime
             with atomic_path(self._path(index, ".json"), stable=True) as tmp:
-                tmp.write_text(json.dumps([[entry.index, entry.pts, entry.repeat] for entry in history]))
-            if kept is not last:
+                tmp.write_text(json.dumps([[entry.index, entry.pts, entry.matched, entry.repeat] for entry in history]))
+            if kept is not last:  # the last unit was a copy (a kept frame's unit has its own output as `kept`)
                 save_png_atomic(self._path(index, ".kept.png"), kept, stable=True)
         with atomic_path(self._path(index, ".bin"), stable=True) as tmp:
             write_packets(tmp, packets)
