@@ -71,11 +71,13 @@ RECORD_NAME = "job.json"
 
 @dataclass(frozen=True)
 class VideoReport:
-    """What process_video made: how many frames it wrote, whether it colourized them and copied sound."""
+    """What process_video made: how many frames it wrote, whether it colourized them and copied sound, and how
+    many input frames it left out as pulldown copies (restore.pulldown; in this run, if it resumed)."""
 
     frames: int
     colourized: bool
     sound: bool
+    copies: int = 0
 
 
 def process_video(
@@ -150,7 +152,7 @@ def process_video(
                 work.remove()  # nothing worth resuming: a bad input, or no finished segment
             raise
         work.remove()
-    return VideoReport(sink.written, colorize == "always", info.sound)
+    return VideoReport(sink.written, colorize == "always", info.sound, retimer.copies if retimer else 0)
 
 
 class _Segments:

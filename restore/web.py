@@ -285,6 +285,8 @@ class Jobs:
         frames = f"{report.frames} frames"
         if rate:
             frames += f" at {rate} fps" if rate.rate else f" at {rate} the frame rate"
+        if report.copies:
+            frames += f" ({report.copies} repeated frames of a pulldown transfer left out)"
         summary = (
             f"**Done in {time.perf_counter() - start:.1f} s** on {self.device_name()}: {frames}, "
             f"{'restored' if options.restore else 'not restored'}, "

@@ -14,7 +14,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from benchmarks.clips import pan_frames, read_clip, write_clip
+from benchmarks.clips import pan_frames, read_clip, telecine, write_clip
 from benchmarks.web_server import MAX_FILE_SIZE_MB, REPO, make_photo, raw_call, running_server
 from restore.cli import build_parser
 
@@ -169,6 +169,10 @@ def test_video_frame_rate_adds_in_between_frames_and_bad_rates_are_refused(clien
     assert len(read_clip(Path(video))[0]) == 16
     with pytest.raises(AppError, match="Frame rate: expected frames per second"):
         client.predict(clip, fps="fast", api_name="/restore_video")
+    telecined = write_clip(tmp_path / "telecined.mp4", telecine(pan_frames(12, (128, 96), step=(5, 0))), fps=30)
+    video, _, summary = client.predict(handle_file(str(telecined)), fps="60", api_name="/restore_video")
+    assert "30 frames at 60 fps (2 repeated frames of a pulldown transfer left out)" in summary  # not the last
+    assert len(read_clip(Path(video))[0]) == 30
 
 
 def test_video_takes_hint_files_named_by_frame_number(client, tmp_path):
