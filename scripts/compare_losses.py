@@ -19,6 +19,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from training.losses import ADVERSARIAL_LOSSES
 
@@ -32,17 +35,20 @@ COLUMNS = (
 )
 
 
-def critic_statistics(run: Path) -> dict[str, float]:
-    """First and last logged critic loss and Wasserstein estimate of a run's TensorBoard log."""
+def critic_statistics(run: Path) -> dict[str, Any]:
+    """First and last logged critic loss and Wasserstein estimate of a run's TensorBoard log, and the estimate's
+    mean over each fifth of the run (its course over time; single logged steps are noisy)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     log = EventAccumulator(str(run / "tb"))
     log.Reload()
-    stats = {}
+    stats: dict[str, Any] = {}
     for tag in ("critic/loss", "critic/wasserstein"):
         if tag in log.Tags()["scalars"]:
             values = log.Scalars(tag)
             stats[f"{tag}_first"], stats[f"{tag}_last"] = values[0].value, values[-1].value
+            fifths = np.array_split(np.array([value.value for value in values]), 5)
+            stats[f"{tag}_fifths"] = [float(part.mean()) for part in fifths]
     return stats
 
 
@@ -94,6 +100,9 @@ def main() -> int:
         cells = [f"{row[key]:.3f}" for key, _ in COLUMNS]
         pairs = [f"{row.get(critic[i], float('nan')):.3g} / {row.get(critic[i + 1], float('nan')):.3g}" for i in (0, 2)]
         print(f"| {loss} | " + " | ".join(cells + pairs) + " |")
+    print("\n| loss | critic's E[D(real)] - E[D(fake)], mean over each fifth of the run |\n|---|---|")
+    for loss, row in rows.items():
+        print(f"| {loss} | " + " / ".join(f"{value:.2f}" for value in row.get("critic/wasserstein_fifths", [])) + " |")
     return 0
 
 
