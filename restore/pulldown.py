@@ -12,7 +12,8 @@ included) is timed as before, and so are the first and last frames.
 
 A copy is a frame that matches the frame before it (within REPEAT_PSNR overall, and no 16 px block of it
 differs by more than BLOCK_LEVELS on average: a small subject moving in a still shot is not a copy) between
-two frames that do not: a still shot, where every frame matches the one before, loses none.
+two frames that do not: a still shot, where every frame matches the one before, loses none. The last frame is
+never a copy (nothing after it moves).
 """
 
 from __future__ import annotations
