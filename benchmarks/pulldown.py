@@ -14,31 +14,25 @@ from __future__ import annotations
 
 import statistics
 from fractions import Fraction
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 
-import av
 import numpy as np
 
 from benchmarks.common import Result, base_parser, markdown_table, report
 from restore.pulldown import REPEAT_PSNR
 from restore.retime import FrameRate, Retimer, Timeline
+from restore.video_io import VideoInfo, probe, read_frames
 from training.metrics import psnr
 
 STILL_STEP_PSNR = 38.0  # dB: an output step this close is a stop
 MOVING_STEP_PSNR = 33.0  # dB: input steps below this on both sides of a repeat put it in a moving shot
 
 
-def decode(path: Path, limit: int | None) -> tuple[list[tuple[int, np.ndarray]], Fraction, Fraction, int]:
-    """(pts, RGB) of the first `limit` frames, the time base, the average rate and the first pts."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames = []
-        for frame in container.decode(stream):
-            frames.append((frame.pts, frame.to_ndarray(format="rgb24")))
-            if limit is not None and len(frames) == limit:
-                break
-        return frames, Fraction(stream.time_base), Fraction(stream.average_rate), frames[0][0]
+def decode(path: Path, limit: int | None) -> tuple[list[tuple[int, np.ndarray]], VideoInfo]:
+    """(pts, RGB) of the first `limit` frames, as `revive video` reads them, and the video's facts."""
+    info = probe(path)
+    return [(frame.data, frame.rgb) for frame in islice(read_frames(path, info), limit)], info
 
 
 def retime(frames, timeline: Timeline, take_out_copies: bool) -> tuple[list[tuple[int, np.ndarray]], int]:
@@ -73,13 +67,13 @@ def main() -> None:
     parser.add_argument("--fps", default="60", help="output frame rate (fixed)")
     parser.add_argument("--frames", type=int, help="use at most this many frames (default: all)")
     args = parser.parse_args()
-    frames, time_base, rate, start = decode(args.video, args.frames)
-    timeline = Timeline(FrameRate.parse(args.fps), time_base, rate, start)
+    frames, info = decode(args.video, args.frames)
+    timeline = Timeline(FrameRate.parse(args.fps), info.time_base, info.rate, info.start_pts)
     results: Result = {"video": args.video.name, "frames": len(frames), "fps": args.fps}
     rows = []
     for name, take_out in (("repeats taken out (revive)", True), ("every frame kept (before)", False)):
         output, copies = retime(frames, timeline, take_out)
-        found, median, moving = stops(frames, output, timeline, time_base)
+        found, median, moving = stops(frames, output, timeline, info.time_base)
         results[name] = {"copies": copies, "output": len(output), "stops": found, "median_step_psnr": median}
         rows.append([name, copies, len(output), moving, found, f"{median:.2f}"])
     headers = ["retimer", "repeats taken out", "output frames", "repeats in moving shots", "stops near them"]
